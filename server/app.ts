@@ -1,0 +1,83 @@
+/** Builds the HTTP application from its dependencies; never opens a port (see main.ts). */
+import path from 'node:path';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { Kysely } from 'kysely';
+import type { DatabaseKind } from './db/create-db.js';
+import type { Database } from './db/schema.js';
+import { AppError } from './errors.js';
+import { exportRoutes } from './http/export.routes.js';
+import { healthRoutes } from './http/health.routes.js';
+import { itemRoutes, projectItemRoutes } from './http/items.routes.js';
+import { projectRoutes } from './http/projects.routes.js';
+import { ImageFileRepository } from './repositories/image-file.repository.js';
+import { ExportService } from './services/export.service.js';
+import { ImportService } from './services/import.service.js';
+import { ItemService } from './services/item.service.js';
+import { ProjectService } from './services/project.service.js';
+
+export interface AppDeps {
+  db: Kysely<Database>;
+  databaseKind: DatabaseKind;
+  tfjsBackend: string;
+  version: string;
+  importDir: string;
+  /** The built web app; omitted in API-only tests. */
+  webBuildDir?: string;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
+  const images = new ImageFileRepository(deps.importDir);
+  const projects = new ProjectService(deps.db);
+  return {
+    projects,
+    imports: new ImportService(deps.db, projects, images),
+    items: new ItemService(deps.db, projects, images),
+    exports: new ExportService(deps.db, projects),
+  };
+}
+
+export function createApp(deps: AppDeps) {
+  const services = createServices(deps);
+  const log = deps.log ?? ((message, fields) => console.error(message, fields ?? ''));
+
+  const api = new Hono()
+    .route('/health', healthRoutes({ database: deps.databaseKind, tfjsBackend: deps.tfjsBackend, version: deps.version }))
+    .route('/projects', projectRoutes(services.projects))
+    .route('/projects', projectItemRoutes(services.imports, services.items))
+    .route('/projects', exportRoutes(services.exports))
+    .route('/items', itemRoutes(services.items));
+
+  const app = new Hono();
+  app.use(requestId());
+  app.route('/api', api);
+  app.all('/api/*', (c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+
+  if (deps.webBuildDir) {
+    const root = deps.webBuildDir;
+    app.use('*', serveStatic({ root }));
+    // Client-side routes (e.g. /projects/3) all load the single-page app.
+    app.get('*', serveStatic({ path: path.join(root, 'index.html') }));
+  }
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) {
+      return c.json({ error: { code: err.code, message: err.message, ...(err.details !== undefined && { details: err.details }) } }, err.status);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const code = status === 413 ? 'payload_too_large' : status === 400 ? 'bad_request' : 'http_error';
+      return c.json({ error: { code, message: err.message || 'Request rejected' } }, status);
+    }
+    const id = c.get('requestId');
+    log('unhandled error', { requestId: id, method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
+    return c.json({ error: { code: 'internal', message: `Something went wrong on our side (request ${id})` } }, 500);
+  });
+
+  return app;
+}
+
+export type AppType = ReturnType<typeof createApp>;

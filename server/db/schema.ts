@@ -1,0 +1,58 @@
+/** Table types for Kysely; one interface per table, columns as PostgreSQL returns them. */
+import type { ColumnType, Generated, Selectable } from 'kysely';
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export type ItemKind = 'text' | 'vector' | 'image';
+export type AnnotationSource = 'human' | 'import';
+
+export interface ProjectTable {
+  project_id: Generated<number>;
+  name: string;
+  kind: ItemKind;
+  guidelines: Generated<string>;
+  vector_dim: number | null;
+  created_at: CreatedAt;
+}
+
+export interface LabelTable {
+  label_id: Generated<number>;
+  project_id: number;
+  name: string;
+  hotkey: string | null;
+  position: number;
+}
+
+export interface ItemTable {
+  item_id: Generated<number>;
+  project_id: number;
+  external_id: string;
+  text: string | null;
+  features: ColumnType<Array<number | null> | null, string | null, string | null>;
+  image: string | null;
+  label_id: number | null;
+  created_at: CreatedAt;
+}
+
+export interface AnnotationTable {
+  annotation_id: Generated<number>;
+  item_id: number;
+  project_id: number;
+  label_id: number;
+  annotator: string;
+  source: AnnotationSource;
+  duration_ms: number | null;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  project: ProjectTable;
+  label: LabelTable;
+  item: ItemTable;
+  annotation: AnnotationTable;
+}
+
+export type ProjectRow = Selectable<ProjectTable>;
+export type LabelRow = Selectable<LabelTable>;
+export type ItemRow = Selectable<ItemTable>;
+export type AnnotationRow = Selectable<AnnotationTable>;

@@ -1,0 +1,66 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import type { Project, ProjectService } from '../services/project.service.js';
+import { validate } from './validate.js';
+
+/** Keys the labeling page keeps for itself: digits pick labels by position, S skips, ? helps. */
+const reservedHotkeys = new Set(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 's', '?', ' ']);
+
+const labelSchema = z.object({
+  name: z.string().trim().min(1, 'label name is empty').max(100),
+  hotkey: z
+    .string()
+    .length(1, 'hotkey must be a single character')
+    .refine((key) => !reservedHotkeys.has(key.toLowerCase()), 'digits, S, ? and space are reserved on the labeling page')
+    .nullish(),
+});
+
+export const newProjectSchema = z.object({
+  name: z.string().trim().min(1, 'name is required').max(200),
+  kind: z.enum(['text', 'vector', 'image']),
+  labels: z
+    .array(labelSchema)
+    .min(2, 'a project needs at least 2 labels')
+    .max(100, 'a project can have at most 100 labels')
+    .superRefine((labels, ctx) => {
+      const names = new Set<string>();
+      const hotkeys = new Set<string>();
+      labels.forEach((label, i) => {
+        if (names.has(label.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `label "${label.name}" appears twice` });
+        names.add(label.name);
+        const key = label.hotkey?.toLowerCase();
+        if (key) {
+          if (hotkeys.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'hotkey'], message: `hotkey "${label.hotkey}" is used twice` });
+          hotkeys.add(key);
+        }
+      });
+    }),
+  guidelines: z.string().max(100_000).optional(),
+});
+
+const projectParams = z.object({ projectId: z.coerce.number().int().positive() });
+
+export function projectRoutes(projects: ProjectService) {
+  return new Hono()
+    .post('/', bodyLimit({ maxSize: 1024 * 1024 }), validate('json', newProjectSchema), async (c) => {
+      const project = await projects.create(c.req.valid('json'));
+      return c.json(toProjectJson(project), 201);
+    })
+    .get('/', async (c) => c.json({ projects: (await projects.list()).map(toProjectJson) }))
+    .get('/:projectId', validate('param', projectParams), async (c) => {
+      return c.json(toProjectJson(await projects.get(c.req.valid('param').projectId)));
+    });
+}
+
+function toProjectJson(project: Project) {
+  return {
+    id: project.id,
+    name: project.name,
+    kind: project.kind,
+    labels: project.labels,
+    guidelines: project.guidelines,
+    createdAt: project.createdAt.toISOString(),
+    counts: project.counts,
+  };
+}

@@ -1,0 +1,71 @@
+/** Entry point: parse config, open and migrate the database, build the app, serve, shut down cleanly. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { initBackend } from '../ml/backend.js';
+import { createApp, createServices } from './app.js';
+import { loadConfig } from './config.js';
+import { createDb } from './db/create-db.js';
+import { createMigrator, migrateToLatest } from './db/migrate.js';
+import { loadDemoIfEmpty } from './services/demo.service.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, version);
+  const database = await createDb(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir });
+  if (database.kind === 'pglite') {
+    await migrateToLatest(database.db);
+  } else {
+    const pending = (await createMigrator(database.db).getMigrations()).filter((m) => !m.executedAt);
+    if (pending.length > 0) {
+      console.error(`The database needs ${pending.length} migration(s): run \`npm run db:migrate\` first.`);
+      await database.close();
+      process.exit(1);
+    }
+  }
+  const tfjsBackend = await initBackend();
+
+  const deps = { db: database.db, importDir: config.importDir };
+  if (config.demo === 'auto') {
+    const { projects, imports } = createServices(deps);
+    const demo = await loadDemoIfEmpty(projects, imports, path.join(root, 'datasets', 'demo-wordnet.jsonl'));
+    if (demo) console.log(`Loaded the demo project (${demo.imported} items).`);
+  }
+
+  const app = createApp({
+    ...deps,
+    databaseKind: database.kind,
+    tfjsBackend,
+    version,
+    webBuildDir: path.join(root, 'web', 'build'),
+  });
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    const where = database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
+    console.log(`Loopwise ${version} on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${info.port}`);
+    console.log(`  database: ${where}; TensorFlow.js backend: ${tfjsBackend}`);
+  });
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    console.log(`${signal} received, shutting down`);
+    server.close(() => {
+      database.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

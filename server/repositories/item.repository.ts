@@ -1,0 +1,136 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { AnnotationSource, Database } from '../db/schema.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface NewItem {
+  externalId: string;
+  text: string | null;
+  features: Array<number | null> | null;
+  image: string | null;
+  labelId: number | null;
+}
+
+export interface InsertedItem {
+  itemId: number;
+  externalId: string;
+  labelId: number | null;
+}
+
+/**
+ * Inserts a batch in one statement; rows whose external id the project already has are left
+ * alone, which is what makes a re-import add nothing. Answers only the rows it inserted.
+ */
+export async function insertItems(db: Executor, projectId: number, items: readonly NewItem[]): Promise<InsertedItem[]> {
+  if (items.length === 0) return [];
+  const externalIds = items.map((i) => i.externalId);
+  const texts = items.map((i) => i.text);
+  const features = items.map((i) => (i.features === null ? null : JSON.stringify(i.features)));
+  const images = items.map((i) => i.image);
+  const labelIds = items.map((i) => i.labelId);
+  const { rows } = await sql<{ item_id: number; external_id: string; label_id: number | null }>`
+    insert into item (project_id, external_id, text, features, image, label_id)
+    select ${projectId}, t.external_id, t.text, t.features::jsonb, t.image, t.label_id
+    from unnest(${externalIds}::text[], ${texts}::text[], ${features}::text[], ${images}::text[], ${labelIds}::int[])
+      as t(external_id, text, features, image, label_id)
+    on conflict (project_id, external_id) do nothing
+    returning item_id, external_id, label_id`.execute(db);
+  return rows.map((r) => ({ itemId: r.item_id, externalId: r.external_id, labelId: r.label_id }));
+}
+
+export async function countItems(db: Executor, projectId: number): Promise<{ items: number; labeled: number }> {
+  const row = await db
+    .selectFrom('item')
+    .select([sql<number>`count(*)::int`.as('items'), sql<number>`count(label_id)::int`.as('labeled')])
+    .where('project_id', '=', projectId)
+    .executeTakeFirstOrThrow();
+  return row;
+}
+
+export type ItemStatus = 'unlabeled' | 'labeled';
+
+export interface ItemQuery {
+  projectId: number;
+  status?: ItemStatus;
+  labelId?: number;
+  /** Keyset cursor: only items with a larger id. */
+  afterItemId?: number;
+  limit: number;
+}
+
+export interface ItemWithAnnotation {
+  itemId: number;
+  externalId: string;
+  text: string | null;
+  features: Array<number | null> | null;
+  image: string | null;
+  label: string | null;
+  createdAt: Date;
+  annotation: { label: string; annotator: string; source: AnnotationSource; createdAt: Date } | null;
+}
+
+/**
+ * One page of a project's items in id order with each item's newest annotation. Every filter
+ * is served by an index on (project_id, …, item_id), so a page costs the same at any depth.
+ */
+export async function listItems(db: Executor, query: ItemQuery): Promise<ItemWithAnnotation[]> {
+  let q = db
+    .selectFrom('item as i')
+    .leftJoin('label as il', 'il.label_id', 'i.label_id')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('annotation as a')
+          .innerJoin('label as al', 'al.label_id', 'a.label_id')
+          .select(['al.name as label', 'a.annotator', 'a.source', 'a.created_at'])
+          .whereRef('a.item_id', '=', 'i.item_id')
+          .orderBy('a.annotation_id', 'desc')
+          .limit(1)
+          .as('latest'),
+      (join) => join.onTrue(),
+    )
+    .select([
+      'i.item_id',
+      'i.external_id',
+      'i.text',
+      'i.features',
+      'i.image',
+      'i.created_at',
+      'il.name as current_label',
+      'latest.label as annotation_label',
+      'latest.annotator',
+      'latest.source',
+      'latest.created_at as annotated_at',
+    ])
+    .where('i.project_id', '=', query.projectId);
+  if (query.status === 'unlabeled') q = q.where('i.label_id', 'is', null);
+  if (query.status === 'labeled') q = q.where('i.label_id', 'is not', null);
+  if (query.labelId !== undefined) q = q.where('i.label_id', '=', query.labelId);
+  if (query.afterItemId !== undefined) q = q.where('i.item_id', '>', query.afterItemId);
+  const rows = await q.orderBy('i.item_id').limit(query.limit).execute();
+  return rows.map((r) => ({
+    itemId: r.item_id,
+    externalId: r.external_id,
+    text: r.text,
+    features: r.features,
+    image: r.image,
+    label: r.current_label,
+    createdAt: r.created_at,
+    annotation:
+      r.annotation_label === null || r.annotator === null || r.source === null || r.annotated_at === null
+        ? null
+        : { label: r.annotation_label, annotator: r.annotator, source: r.source, createdAt: r.annotated_at },
+  }));
+}
+
+export async function findItemImage(
+  db: Executor,
+  itemId: number,
+): Promise<{ projectId: number; image: string | null } | undefined> {
+  const row = await db
+    .selectFrom('item')
+    .select(['project_id', 'image'])
+    .where('item_id', '=', itemId)
+    .executeTakeFirst();
+  return row && { projectId: row.project_id, image: row.image };
+}

@@ -1,0 +1,66 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database, ItemKind, ProjectRow } from '../db/schema.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface ProjectRecord {
+  id: number;
+  name: string;
+  kind: ItemKind;
+  guidelines: string;
+  vectorDim: number | null;
+  createdAt: Date;
+}
+
+function toProject(row: ProjectRow): ProjectRecord {
+  return {
+    id: row.project_id,
+    name: row.name,
+    kind: row.kind,
+    guidelines: row.guidelines,
+    vectorDim: row.vector_dim,
+    createdAt: row.created_at,
+  };
+}
+
+export async function insertProject(
+  db: Executor,
+  values: { name: string; kind: ItemKind; guidelines: string },
+): Promise<ProjectRecord> {
+  const row = await db.insertInto('project').values(values).returningAll().executeTakeFirstOrThrow();
+  return toProject(row);
+}
+
+export async function findProject(db: Executor, projectId: number): Promise<ProjectRecord | undefined> {
+  const row = await db.selectFrom('project').selectAll().where('project_id', '=', projectId).executeTakeFirst();
+  return row && toProject(row);
+}
+
+export async function listProjects(db: Executor): Promise<ProjectRecord[]> {
+  const rows = await db.selectFrom('project').selectAll().orderBy('project_id', 'desc').execute();
+  return rows.map(toProject);
+}
+
+export async function countProjects(db: Executor): Promise<number> {
+  const { n } = await db
+    .selectFrom('project')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .executeTakeFirstOrThrow();
+  return n;
+}
+
+/** Fixes the feature-row length of a vector project the first time items arrive. */
+export async function setVectorDimIfUnset(db: Executor, projectId: number, dim: number): Promise<number> {
+  await db
+    .updateTable('project')
+    .set({ vector_dim: dim })
+    .where('project_id', '=', projectId)
+    .where('vector_dim', 'is', null)
+    .execute();
+  const row = await db
+    .selectFrom('project')
+    .select('vector_dim')
+    .where('project_id', '=', projectId)
+    .executeTakeFirstOrThrow();
+  return row.vector_dim ?? dim;
+}

@@ -1,0 +1,49 @@
+/** Loads the demo project into an empty database so a first run has something to label. */
+import { createReadStream } from 'node:fs';
+import type { ImportService } from './import.service.js';
+import type { ProjectService } from './project.service.js';
+
+export const demoProject = {
+  name: 'Demo: WordNet noun categories',
+  kind: 'text' as const,
+  labels: [
+    { name: 'act', hotkey: 'a' },
+    { name: 'animal', hotkey: 'n' },
+    { name: 'artifact', hotkey: 'r' },
+    { name: 'attribute', hotkey: 't' },
+    { name: 'body', hotkey: 'b' },
+    { name: 'communication', hotkey: 'c' },
+    { name: 'food', hotkey: 'f' },
+    { name: 'location', hotkey: 'l' },
+    { name: 'person', hotkey: 'p' },
+    { name: 'plant', hotkey: 'g' },
+    { name: 'state', hotkey: 'e' },
+    { name: 'substance', hotkey: 'u' },
+  ],
+  guidelines: [
+    '## Which category does this noun belong to?',
+    '',
+    'Each item is a WordNet noun sense: its words, then its gloss. Pick the **lexicographer category**',
+    'that fits the *sense described by the gloss*, not other senses of the word.',
+    '',
+    '- **act**: acts or actions (*a rescue*, *fishing*)',
+    '- **artifact**: man-made objects (*an oxcart*, *a hammer*)',
+    '- **attribute**: qualities and properties (*whiteness*, *height*)',
+    '- **communication**: language, messages, writing (*a memo*, *a sonnet*)',
+    '- **state**: conditions, including illnesses (*iridocyclitis*, *poverty*)',
+    '- **substance**: materials and chemicals (*ozone*, *glue*)',
+    '',
+    'When two categories fit, prefer the one the gloss starts with.',
+  ].join('\n'),
+};
+
+export async function loadDemoIfEmpty(
+  projects: ProjectService,
+  imports: ImportService,
+  demoFile: string,
+): Promise<{ projectId: number; imported: number } | null> {
+  if ((await projects.list()).length > 0) return null;
+  const project = await projects.create(demoProject);
+  const result = await imports.importItems(project.id, createReadStream(demoFile), 'jsonl');
+  return { projectId: project.id, imported: result.imported };
+}

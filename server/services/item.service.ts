@@ -1,0 +1,67 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import type { ImageFileRepository } from '../repositories/image-file.repository.js';
+import { findItemImage, type ItemStatus, type ItemWithAnnotation, listItems } from '../repositories/item.repository.js';
+import { listLabels } from '../repositories/label.repository.js';
+import type { ProjectService } from './project.service.js';
+
+export interface ItemPage {
+  items: ItemWithAnnotation[];
+  nextCursor: string | null;
+}
+
+export interface ItemFilter {
+  status?: ItemStatus;
+  label?: string;
+  cursor?: string;
+  limit: number;
+}
+
+export class ItemService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly projects: ProjectService,
+    private readonly images: ImageFileRepository,
+  ) {}
+
+  async list(projectId: number, filter: ItemFilter): Promise<ItemPage> {
+    await this.projects.require(projectId);
+    let labelId: number | undefined;
+    if (filter.label !== undefined) {
+      const labels = await listLabels(this.db, [projectId]);
+      labelId = labels.find((l) => l.name === filter.label)?.id;
+      if (labelId === undefined) throw new InvalidInputError(`Label "${filter.label}" is not in this project's label set`);
+    }
+    const afterItemId = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+    const rows = await listItems(this.db, {
+      projectId,
+      status: filter.status,
+      labelId,
+      afterItemId,
+      limit: filter.limit + 1,
+    });
+    const hasMore = rows.length > filter.limit;
+    const items = hasMore ? rows.slice(0, filter.limit) : rows;
+    return { items, nextCursor: hasMore ? encodeCursor(items[items.length - 1].itemId) : null };
+  }
+
+  /** The bytes of an item's image stored as a file path (data-URL images are served inline). */
+  async openImage(itemId: number): Promise<{ body: ReadableStream<Uint8Array>; contentType: string }> {
+    const item = await findItemImage(this.db, itemId);
+    if (!item || item.image === null || item.image.startsWith('data:')) throw new NotFoundError(`Image of item ${itemId}`);
+    const file = this.images.open(item.image);
+    if (!file) throw new NotFoundError(`Image file of item ${itemId}`);
+    return file;
+  }
+}
+
+export function encodeCursor(itemId: number): string {
+  return Buffer.from(`i${itemId}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const match = /^i(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new InvalidInputError('cursor is not one this server handed out');
+  return Number(match[1]);
+}

@@ -1,0 +1,71 @@
+import type { Kysely } from 'kysely';
+import type { Database, ItemKind } from '../db/schema.js';
+import { NotFoundError } from '../errors.js';
+import { countItems } from '../repositories/item.repository.js';
+import { insertLabels, type LabelRecord, listLabels } from '../repositories/label.repository.js';
+import { findProject, insertProject, listProjects, type ProjectRecord } from '../repositories/project.repository.js';
+
+export interface NewProject {
+  name: string;
+  kind: ItemKind;
+  labels: ReadonlyArray<{ name: string; hotkey?: string | null }>;
+  guidelines?: string;
+}
+
+export interface Project extends ProjectRecord {
+  labels: Array<Pick<LabelRecord, 'id' | 'name' | 'hotkey'>>;
+  counts: { items: number; labeled: number };
+}
+
+export class ProjectService {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(input: NewProject): Promise<Project> {
+    const projectId = await this.db.transaction().execute(async (trx) => {
+      const project = await insertProject(trx, {
+        name: input.name.trim(),
+        kind: input.kind,
+        guidelines: input.guidelines ?? '',
+      });
+      await insertLabels(
+        trx,
+        project.id,
+        input.labels.map((label) => ({ name: label.name.trim(), hotkey: label.hotkey || null })),
+      );
+      return project.id;
+    });
+    return this.get(projectId);
+  }
+
+  async get(projectId: number): Promise<Project> {
+    const project = await this.require(projectId);
+    const [labels, counts] = await Promise.all([listLabels(this.db, [projectId]), countItems(this.db, projectId)]);
+    return { ...project, labels: labels.map(toLabel), counts };
+  }
+
+  async list(): Promise<Project[]> {
+    const projects = await listProjects(this.db);
+    const labels = await listLabels(
+      this.db,
+      projects.map((p) => p.id),
+    );
+    return Promise.all(
+      projects.map(async (project) => ({
+        ...project,
+        labels: labels.filter((l) => l.projectId === project.id).map(toLabel),
+        counts: await countItems(this.db, project.id),
+      })),
+    );
+  }
+
+  /** The project, or a 404 that says which one is missing. */
+  async require(projectId: number): Promise<ProjectRecord> {
+    const project = await findProject(this.db, projectId);
+    if (!project) throw new NotFoundError(`Project ${projectId}`);
+    return project;
+  }
+}
+
+function toLabel(label: LabelRecord): Pick<LabelRecord, 'id' | 'name' | 'hotkey'> {
+  return { id: label.id, name: label.name, hotkey: label.hotkey };
+}

@@ -1,0 +1,1 @@
+export const templateDatabaseName = 'loopwise_test_template';
