@@ -52,6 +52,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createIndex('item_project_label_idx')
     .on('item')
     .columns(['project_id', 'label_id', 'item_id'])
+    .where(sql.ref('label_id'), 'is not', null)
     .execute();
 
   await db.schema

@@ -74,6 +74,24 @@ export interface ItemWithAnnotation {
  * is served by an index on (project_id, …, item_id), so a page costs the same at any depth.
  */
 export async function listItems(db: Executor, query: ItemQuery): Promise<ItemWithAnnotation[]> {
+  const rows = await listItemsQuery(db, query).execute();
+  return rows.map((r) => ({
+    itemId: r.item_id,
+    externalId: r.external_id,
+    text: r.text,
+    features: r.features,
+    image: r.image,
+    label: r.current_label,
+    createdAt: r.created_at,
+    annotation:
+      r.annotation_label === null || r.annotator === null || r.source === null || r.annotated_at === null
+        ? null
+        : { label: r.annotation_label, annotator: r.annotator, source: r.source, createdAt: r.annotated_at },
+  }));
+}
+
+/** The query behind `listItems`, exposed so tests can check its plan. */
+export function listItemsQuery(db: Executor, query: ItemQuery) {
   let q = db
     .selectFrom('item as i')
     .leftJoin('label as il', 'il.label_id', 'i.label_id')
@@ -107,20 +125,7 @@ export async function listItems(db: Executor, query: ItemQuery): Promise<ItemWit
   if (query.status === 'labeled') q = q.where('i.label_id', 'is not', null);
   if (query.labelId !== undefined) q = q.where('i.label_id', '=', query.labelId);
   if (query.afterItemId !== undefined) q = q.where('i.item_id', '>', query.afterItemId);
-  const rows = await q.orderBy('i.item_id').limit(query.limit).execute();
-  return rows.map((r) => ({
-    itemId: r.item_id,
-    externalId: r.external_id,
-    text: r.text,
-    features: r.features,
-    image: r.image,
-    label: r.current_label,
-    createdAt: r.created_at,
-    annotation:
-      r.annotation_label === null || r.annotator === null || r.source === null || r.annotated_at === null
-        ? null
-        : { label: r.annotation_label, annotator: r.annotator, source: r.source, createdAt: r.annotated_at },
-  }));
+  return q.orderBy('i.item_id').limit(query.limit);
 }
 
 export async function findItemImage(

@@ -1,0 +1,452 @@
+/**
+ * The only module that talks to the Loopwise server. Every call resolves to a typed value or
+ * rejects with an ApiError, whether the server answered with its error envelope, answered with
+ * something unexpected, or could not be reached at all.
+ */
+
+export type ItemKind = 'text' | 'vector' | 'image';
+
+export interface Label {
+  id: number;
+  name: string;
+  hotkey: string | null;
+}
+
+export interface Project {
+  id: number;
+  name: string;
+  kind: ItemKind;
+  labels: Label[];
+  guidelines: string;
+  createdAt: string;
+  counts: { items: number; labeled: number };
+}
+
+export interface NewProject {
+  name: string;
+  kind: ItemKind;
+  labels: { name: string; hotkey?: string }[];
+  guidelines?: string;
+}
+
+export interface Annotation {
+  label: string;
+  annotator: string;
+  source: 'human' | 'import';
+  createdAt: string;
+}
+
+export interface Suggestion {
+  label: string;
+  confidence: number;
+  roundId: number;
+}
+
+/** Why the queue chose an item. Holdout picks are random audits used to measure the model. */
+export interface QueueReason {
+  strategy: string;
+  score: number | null;
+  holdout: boolean;
+}
+
+/** An item leased to one annotator until `leaseExpiresAt`. */
+export interface QueueItem {
+  id: number;
+  externalId: string;
+  text?: string;
+  features?: (number | null)[];
+  /** A URL usable as an image source. */
+  image?: string;
+  suggestion: { label: string; confidence: number; roundId: number | null } | null;
+  reason: QueueReason;
+  leaseExpiresAt: string;
+}
+
+export interface NewAnnotation {
+  label: string;
+  annotator: string;
+  durationMs?: number;
+}
+
+export interface SavedAnnotation {
+  id: number;
+  itemId: number;
+  label: string;
+  annotator: string;
+  source: 'human';
+  durationMs: number | null;
+  createdAt: string;
+  /** 1 for an item's first human label, then one more for each re-decision. */
+  version: number;
+}
+
+export interface LeaseRenewal {
+  renewed: number;
+  leaseExpiresAt: string | null;
+}
+
+export interface AnnotatorProgress {
+  labeledToday: number;
+  labeledTotal: number;
+  averageMs: number | null;
+  remaining: number;
+}
+
+export interface Item {
+  id: number;
+  externalId: string;
+  text?: string;
+  features?: (number | null)[];
+  /** A URL usable as an image source. */
+  image?: string;
+  label: string | null;
+  annotation: Annotation | null;
+  suggestion: Suggestion | null;
+  createdAt: string;
+}
+
+export interface ItemPage {
+  items: Item[];
+  nextCursor: string | null;
+}
+
+export type ItemFilter =
+  | { status: 'all' }
+  | { status: 'unlabeled' }
+  | { status: 'labeled' }
+  | { status: 'label'; label: string };
+
+export interface RowError {
+  line: number;
+  field: string | null;
+  message: string;
+}
+
+export interface ImportResult {
+  imported: number;
+  duplicates: number;
+  failed: number;
+  errors: RowError[];
+  errorsTruncated: boolean;
+}
+
+export interface Health {
+  status: 'ok';
+  database: 'pglite' | 'postgres';
+  tfjsBackend: 'tensorflow' | 'wasm' | 'cpu';
+  version: string;
+}
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export type ExportFormat = 'jsonl' | 'csv';
+
+/** Codes the client itself produces when the server's answer never arrives or is unreadable. */
+export const NETWORK_ERROR = 'network_error';
+export const BAD_RESPONSE = 'bad_response';
+export const ABORTED = 'aborted';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    /** HTTP status, or 0 when no response arrived. */
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  /** The per-field problems of a `validation_failed` answer, or an empty list. */
+  get validationIssues(): ValidationIssue[] {
+    if (this.code !== 'validation_failed' || !Array.isArray(this.details)) return [];
+    return this.details.filter(
+      (d): d is ValidationIssue =>
+        typeof d === 'object' &&
+        d !== null &&
+        typeof (d as ValidationIssue).path === 'string' &&
+        typeof (d as ValidationIssue).message === 'string',
+    );
+  }
+}
+
+type Fetch = typeof fetch;
+
+const API = '/api';
+
+function errorFromBody(status: number, body: unknown, statusText: string): ApiError {
+  const envelope = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } })
+    ?.error;
+  if (envelope && typeof envelope.code === 'string' && typeof envelope.message === 'string') {
+    return new ApiError(status, envelope.code, envelope.message, envelope.details);
+  }
+  return new ApiError(
+    status,
+    BAD_RESPONSE,
+    `The server answered ${status}${statusText ? ` ${statusText}` : ''} without an error description.`,
+  );
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+interface RequestOptions {
+  headers?: Record<string, string>;
+  /** Lets the request outlive the page (unload handlers); bodies must stay under 64 KiB. */
+  keepalive?: boolean;
+}
+
+async function send(
+  fetchFn: Fetch,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body: unknown,
+  options: RequestOptions,
+): Promise<{ response: Response; parsed: unknown }> {
+  let response: Response;
+  try {
+    response = await fetchFn(API + path, {
+      method,
+      headers: {
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      keepalive: options.keepalive,
+    });
+  } catch (cause) {
+    throw new ApiError(0, NETWORK_ERROR, 'Could not reach the server.', String(cause));
+  }
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (cause) {
+    // The connection dropped after the headers arrived: as unknown an outcome as no answer.
+    throw new ApiError(0, NETWORK_ERROR, 'The connection to the server broke off.', String(cause));
+  }
+  const parsed = parseJson(text);
+  if (!response.ok) throw errorFromBody(response.status, parsed, response.statusText);
+  return { response, parsed };
+}
+
+async function request<T>(
+  fetchFn: Fetch,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  options: RequestOptions = {},
+): Promise<T> {
+  const { response, parsed } = await send(fetchFn, method, path, body, options);
+  if (parsed === undefined) {
+    throw new ApiError(response.status, BAD_RESPONSE, 'The server sent an unreadable response.');
+  }
+  return parsed as T;
+}
+
+/** For endpoints that answer 204 No Content. */
+async function requestNoContent(
+  fetchFn: Fetch,
+  method: 'DELETE',
+  path: string,
+  body?: unknown,
+  options: RequestOptions = {},
+): Promise<void> {
+  await send(fetchFn, method, path, body, options);
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined) search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+export function getHealth(fetchFn: Fetch = fetch): Promise<Health> {
+  return request(fetchFn, 'GET', '/health');
+}
+
+export async function listProjects(fetchFn: Fetch = fetch): Promise<Project[]> {
+  const { projects } = await request<{ projects: Project[] }>(fetchFn, 'GET', '/projects');
+  return projects;
+}
+
+export function getProject(projectId: number, fetchFn: Fetch = fetch): Promise<Project> {
+  return request(fetchFn, 'GET', `/projects/${projectId}`);
+}
+
+export function createProject(project: NewProject, fetchFn: Fetch = fetch): Promise<Project> {
+  return request(fetchFn, 'POST', '/projects', project);
+}
+
+export function listItems(
+  projectId: number,
+  options: { filter: ItemFilter; cursor?: string | null; limit?: number },
+  fetchFn: Fetch = fetch,
+): Promise<ItemPage> {
+  const { filter } = options;
+  const params = query({
+    status: filter.status === 'unlabeled' || filter.status === 'labeled' ? filter.status : undefined,
+    label: filter.status === 'label' ? filter.label : undefined,
+    cursor: options.cursor ?? undefined,
+    limit: options.limit,
+  });
+  return request(fetchFn, 'GET', `/projects/${projectId}/items${params}`);
+}
+
+export function exportUrl(projectId: number, format: ExportFormat): string {
+  return `${API}/projects/${projectId}/export${query({ format })}`;
+}
+
+const IMPORT_CONTENT_TYPES: Record<string, string> = {
+  jsonl: 'application/x-ndjson',
+  ndjson: 'application/x-ndjson',
+  csv: 'text/csv',
+  json: 'application/json',
+};
+
+export const IMPORT_EXTENSIONS = Object.keys(IMPORT_CONTENT_TYPES).map((ext) => `.${ext}`);
+
+/** The upload Content-Type for a file name, or null when the extension is not importable. */
+export function importContentType(fileName: string): string | null {
+  const dot = fileName.lastIndexOf('.');
+  if (dot < 0) return null;
+  return IMPORT_CONTENT_TYPES[fileName.slice(dot + 1).toLowerCase()] ?? null;
+}
+
+export interface UploadProgress {
+  loaded: number;
+  /** null while the browser cannot tell the size. */
+  total: number | null;
+}
+
+/**
+ * Sends a file as the raw request body. XMLHttpRequest rather than fetch because only it reports
+ * upload progress.
+ */
+export function importItems(
+  projectId: number,
+  file: File,
+  options: { onProgress?: (progress: UploadProgress) => void; signal?: AbortSignal } = {},
+): Promise<ImportResult> {
+  const contentType = importContentType(file.name);
+  if (!contentType) {
+    return Promise.reject(
+      new ApiError(
+        0,
+        'unsupported_file_type',
+        `Choose a ${IMPORT_EXTENSIONS.join(', ')} file.`,
+        { fileName: file.name },
+      ),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `${API}/projects/${projectId}/items`);
+    xhr.setRequestHeader('content-type', contentType);
+    xhr.setRequestHeader('accept', 'application/json');
+    xhr.upload.onprogress = (event) => {
+      options.onProgress?.({
+        loaded: event.loaded,
+        total: event.lengthComputable ? event.total : null,
+      });
+    };
+    xhr.onload = () => {
+      const parsed = parseJson(xhr.responseText);
+      if (xhr.status < 200 || xhr.status >= 300) {
+        reject(errorFromBody(xhr.status, parsed, xhr.statusText));
+      } else if (parsed === undefined) {
+        reject(new ApiError(xhr.status, BAD_RESPONSE, 'The server sent an unreadable response.'));
+      } else {
+        resolve(parsed as ImportResult);
+      }
+    };
+    xhr.onerror = () => reject(new ApiError(0, NETWORK_ERROR, 'The upload did not reach the server.'));
+    xhr.onabort = () => reject(new ApiError(0, ABORTED, 'The upload was cancelled.'));
+    options.signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(file);
+  });
+}
+
+/**
+ * Leases up to `n` items to the annotator; items it already holds come back first. An empty list
+ * means the queue has nothing more for now.
+ */
+export async function nextQueueItems(
+  projectId: number,
+  annotator: string,
+  n: number,
+  fetchFn: Fetch = fetch,
+): Promise<QueueItem[]> {
+  const { items } = await request<{ items: QueueItem[] }>(
+    fetchFn,
+    'POST',
+    `/projects/${projectId}/queue/next`,
+    { annotator, n },
+  );
+  return items;
+}
+
+/**
+ * Records a human label. The server answers a repeated `idempotencyKey` with the first answer and
+ * stores nothing new, so a decision whose response was lost can be sent again safely.
+ */
+export function submitAnnotation(
+  itemId: number,
+  annotation: NewAnnotation,
+  idempotencyKey: string,
+  fetchFn: Fetch = fetch,
+): Promise<SavedAnnotation> {
+  return request(fetchFn, 'POST', `/items/${itemId}/annotations`, annotation, {
+    headers: { 'idempotency-key': idempotencyKey },
+  });
+}
+
+export function skipItem(
+  itemId: number,
+  annotator: string,
+  fetchFn: Fetch = fetch,
+): Promise<{ itemId: number; skipped: true }> {
+  return request(fetchFn, 'POST', `/items/${itemId}/skip`, { annotator });
+}
+
+/** Gives a held item back to the queue; `keepalive` lets it run while the page unloads. */
+export function releaseLease(
+  itemId: number,
+  annotator: string,
+  options: { keepalive?: boolean } = {},
+  fetchFn: Fetch = fetch,
+): Promise<void> {
+  return requestNoContent(fetchFn, 'DELETE', `/items/${itemId}/lease${query({ annotator })}`, undefined, {
+    keepalive: options.keepalive,
+  });
+}
+
+export function renewLeases(
+  projectId: number,
+  annotator: string,
+  fetchFn: Fetch = fetch,
+): Promise<LeaseRenewal> {
+  return request(fetchFn, 'POST', `/projects/${projectId}/leases/renew`, { annotator });
+}
+
+export function getProgress(
+  projectId: number,
+  annotator: string,
+  fetchFn: Fetch = fetch,
+): Promise<AnnotatorProgress> {
+  return request(fetchFn, 'GET', `/projects/${projectId}/progress${query({ annotator })}`);
+}
