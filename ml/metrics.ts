@@ -1,0 +1,167 @@
+/**
+ * Classification metrics over true label indices and predicted probability rows, with seeded
+ * bootstrap confidence intervals for accuracy and macro-F1.
+ */
+import { createRandom } from './seeded-random';
+
+export interface LabelMetrics {
+  label: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+export interface Metrics {
+  count: number;
+  accuracy: number;
+  macroF1: number;
+  perLabel: LabelMetrics[];
+  /** confusion[true][predicted] counts. */
+  confusion: number[][];
+  logLoss: number;
+  /** Expected calibration error over `bins` equal-width confidence bins. */
+  expectedCalibrationError: number;
+  /** Percentile bootstrap intervals (absent when bootstrap is 0). */
+  accuracyInterval?: Interval;
+  macroF1Interval?: Interval;
+}
+
+export interface EvaluateRequest {
+  labels: readonly string[];
+  /** True label index (into `labels`) per item. */
+  truth: readonly number[];
+  /** Probability row per item, same order as `labels`. */
+  probabilities: readonly ArrayLike<number>[];
+  /** Bootstrap resamples; default 1000 (0 skips intervals). */
+  bootstrap?: number;
+  /** Interval coverage; default 0.95. */
+  confidence?: number;
+  seed?: number;
+  bins?: number;
+}
+
+export function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let c = 1; c < row.length; c++) if (row[c] > row[best]) best = c;
+  return best;
+}
+
+function confusionOf(k: number, truth: readonly number[], predicted: readonly number[], sample?: Int32Array): number[][] {
+  const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const n = sample ? sample.length : truth.length;
+  for (let s = 0; s < n; s++) {
+    const i = sample ? sample[s] : s;
+    confusion[truth[i]][predicted[i]]++;
+  }
+  return confusion;
+}
+
+function perLabelOf(labels: readonly string[], confusion: number[][]): LabelMetrics[] {
+  return labels.map((label, c) => {
+    const tp = confusion[c][c];
+    let predicted = 0;
+    let support = 0;
+    for (let j = 0; j < labels.length; j++) {
+      predicted += confusion[j][c];
+      support += confusion[c][j];
+    }
+    const precision = predicted > 0 ? tp / predicted : 0;
+    const recall = support > 0 ? tp / support : 0;
+    const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+    return { label, precision, recall, f1, support };
+  });
+}
+
+/** Mean F1 over labels that occur in the truth or the predictions (others are undefined, not 0). */
+function macroF1Of(perLabel: LabelMetrics[], confusion: number[][]): number {
+  let sum = 0;
+  let counted = 0;
+  perLabel.forEach((m, c) => {
+    const predicted = confusion.reduce((s, row) => s + row[c], 0);
+    if (m.support === 0 && predicted === 0) return;
+    sum += m.f1;
+    counted++;
+  });
+  return counted > 0 ? sum / counted : 0;
+}
+
+function accuracyOf(confusion: number[][]): number {
+  let correct = 0;
+  let total = 0;
+  confusion.forEach((row, c) => {
+    correct += row[c];
+    for (const v of row) total += v;
+  });
+  return total > 0 ? correct / total : 0;
+}
+
+function percentile(sorted: number[], q: number): number {
+  const position = (sorted.length - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.ceil(position);
+  return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
+}
+
+export function evaluate(request: EvaluateRequest): Metrics {
+  const { labels, truth, probabilities } = request;
+  const k = labels.length;
+  const n = truth.length;
+  const predicted = probabilities.map(argmax);
+  const confusion = confusionOf(k, truth, predicted);
+  const perLabel = perLabelOf(labels, confusion);
+
+  let logLoss = 0;
+  const bins = request.bins ?? 10;
+  const binCount = new Float64Array(bins);
+  const binConfidence = new Float64Array(bins);
+  const binCorrect = new Float64Array(bins);
+  for (let i = 0; i < n; i++) {
+    const row = probabilities[i];
+    logLoss -= Math.log(Math.min(1, Math.max(row[truth[i]], 1e-15)));
+    const confidence = row[predicted[i]];
+    const bin = Math.min(bins - 1, Math.floor(confidence * bins));
+    binCount[bin]++;
+    binConfidence[bin] += confidence;
+    binCorrect[bin] += predicted[i] === truth[i] ? 1 : 0;
+  }
+  let ece = 0;
+  for (let b = 0; b < bins; b++) {
+    if (binCount[b] > 0) ece += (binCount[b] / n) * Math.abs(binCorrect[b] / binCount[b] - binConfidence[b] / binCount[b]);
+  }
+
+  const metrics: Metrics = {
+    count: n,
+    accuracy: accuracyOf(confusion),
+    macroF1: macroF1Of(perLabel, confusion),
+    perLabel,
+    confusion,
+    logLoss: n > 0 ? logLoss / n : 0,
+    expectedCalibrationError: ece,
+  };
+
+  const resamples = request.bootstrap ?? 1000;
+  if (resamples > 0 && n > 0) {
+    const random = createRandom(request.seed ?? 0);
+    const accuracies: number[] = [];
+    const macroF1s: number[] = [];
+    const sample = new Int32Array(n);
+    for (let r = 0; r < resamples; r++) {
+      for (let s = 0; s < n; s++) sample[s] = Math.floor(random() * n);
+      const c = confusionOf(k, truth, predicted, sample);
+      accuracies.push(accuracyOf(c));
+      macroF1s.push(macroF1Of(perLabelOf(labels, c), c));
+    }
+    accuracies.sort((a, b) => a - b);
+    macroF1s.sort((a, b) => a - b);
+    const alpha = (1 - (request.confidence ?? 0.95)) / 2;
+    metrics.accuracyInterval = { low: percentile(accuracies, alpha), high: percentile(accuracies, 1 - alpha) };
+    metrics.macroF1Interval = { low: percentile(macroF1s, alpha), high: percentile(macroF1s, 1 - alpha) };
+  }
+  return metrics;
+}

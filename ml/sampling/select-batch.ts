@@ -1,0 +1,128 @@
+/**
+ * Chooses the next items to label. Every pick says which rule chose it and with what score, so the
+ * UI can explain it. Until every label has a few examples (or before any model exists) all
+ * non-random strategies fall back to seeded random picks: an untrained or label-blind model's
+ * uncertainty says little, and random picks find missing labels in proportion to their frequency.
+ */
+import { createRandom, permutation } from '../seeded-random';
+import type { FeatureMatrix } from '../features/feature-matrix';
+import { badgeSelect } from './badge';
+import { kCenterGreedy, type Representation } from './k-center';
+import { entropyScore, leastConfidenceScore, marginScore, type ProbabilityRow } from './uncertainty';
+
+export const STRATEGIES = [
+  'random',
+  'least-confidence',
+  'margin',
+  'entropy',
+  'cluster-margin',
+  'mixed-margin',
+  'badge',
+] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** The project default, chosen on the label-efficiency benchmark (test/bench/ml.bench.ts). */
+export const DEFAULT_STRATEGY: Strategy = 'mixed-margin';
+
+/** Why an item was picked: the rule actually applied (e.g. 'cold-start' or 'random') and its score. */
+export interface Pick {
+  index: number;
+  strategy: Strategy | 'cold-start';
+  score: number;
+}
+
+export interface SelectBatchRequest {
+  strategy: Strategy;
+  /** One probability row per unlabeled candidate (index = position here); null before any model. */
+  probabilities: readonly ProbabilityRow[] | null;
+  /** Same length as probabilities: the model's hidden layer or logits, used by the batch-aware strategies. */
+  representations?: readonly Representation[];
+  /** Candidates' feature rows (same order as probabilities), needed by 'badge'. */
+  features?: FeatureMatrix;
+  /** Number of candidates when `probabilities` is null. */
+  poolSize?: number;
+  n: number;
+  seed: number;
+  /** Labeled examples per label so far (every project label, zeros included). */
+  labeledCountsPerLabel?: Record<string, number> | readonly number[];
+  /** Labeled examples a label needs before uncertainty is trusted; default 2. */
+  coldStartPerLabel?: number;
+  /** Share of random picks in 'mixed-margin'; default 0.5. */
+  randomShare?: number;
+  /** Candidates per pick that 'cluster-margin' and 'mixed-margin' diversify over; default 5. */
+  candidateFactor?: number;
+}
+
+function isColdStart(request: SelectBatchRequest): boolean {
+  if (!request.probabilities) return true;
+  if (!request.labeledCountsPerLabel) return false;
+  const counts = Object.values(request.labeledCountsPerLabel) as number[];
+  const total = counts.reduce((sum, c) => sum + c, 0);
+  const needed = request.coldStartPerLabel ?? 2;
+  // A label that stays missing after 20 picks per label is rare; stop waiting for it.
+  return counts.some((c) => c < needed) && total < 20 * counts.length;
+}
+
+function topByScore(scores: readonly number[], eligible: readonly number[], k: number): number[] {
+  return eligible
+    .slice()
+    .sort((a, b) => scores[b] - scores[a] || a - b)
+    .slice(0, k);
+}
+
+export function selectBatch(request: SelectBatchRequest): Pick[] {
+  const size = request.probabilities?.length ?? request.poolSize ?? 0;
+  const n = Math.min(request.n, size);
+  if (n <= 0) return [];
+  const random = createRandom(request.seed);
+  const strategy = request.strategy;
+  if (strategy === 'random' || isColdStart(request)) {
+    const label = strategy === 'random' ? 'random' : 'cold-start';
+    return permutation(size, random)
+      .slice(0, n)
+      .map((index) => ({ index, strategy: label, score: 0 }));
+  }
+  const probabilities = request.probabilities!;
+  const scoreOf =
+    strategy === 'least-confidence' ? leastConfidenceScore : strategy === 'entropy' ? entropyScore : marginScore;
+  const scores = probabilities.map((row) => scoreOf(row));
+  const all = Array.from({ length: size }, (_, i) => i);
+
+  switch (strategy) {
+    case 'least-confidence':
+    case 'margin':
+    case 'entropy':
+      return topByScore(scores, all, n).map((index) => ({ index, strategy, score: scores[index] }));
+    case 'badge': {
+      if (!request.features) throw new Error("strategy 'badge' needs the candidates' features");
+      return badgeSelect(probabilities, request.features, n, random).map(({ index, norm }) => ({ index, strategy, score: norm }));
+    }
+    case 'cluster-margin':
+      return diverseUncertain(scores, all, n, request).map((index) => ({ index, strategy, score: scores[index] }));
+    case 'mixed-margin': {
+      const randomCount = Math.round(n * (request.randomShare ?? 0.5));
+      const uncertain = diverseUncertain(scores, all, n - randomCount, request);
+      const taken = new Set(uncertain);
+      const randomPicks = permutation(size, random)
+        .filter((i) => !taken.has(i))
+        .slice(0, randomCount);
+      return [
+        ...uncertain.map((index) => ({ index, strategy: 'cluster-margin' as const, score: scores[index] })),
+        ...randomPicks.map((index) => ({ index, strategy: 'random' as const, score: scores[index] })),
+      ];
+    }
+  }
+}
+
+/** Top candidateFactor·n by score, thinned to n by k-center over representations (if given). */
+function diverseUncertain(
+  scores: readonly number[],
+  eligible: readonly number[],
+  n: number,
+  request: SelectBatchRequest,
+): number[] {
+  if (n <= 0) return [];
+  const candidates = topByScore(scores, eligible, n * (request.candidateFactor ?? 5));
+  if (!request.representations) return candidates.slice(0, n);
+  return kCenterGreedy(candidates, request.representations, scores, n);
+}

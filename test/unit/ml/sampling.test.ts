@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { selectBatch } from '../../../ml/sampling/select-batch';
+import { entropyScore, leastConfidenceScore, marginScore } from '../../../ml/sampling/uncertainty';
+import { kCenterGreedy } from '../../../ml/sampling/k-center';
+
+const table = [
+  [0.9, 0.05, 0.05], // confident
+  [0.4, 0.35, 0.25], // close call between the first two
+  [0.34, 0.33, 0.33], // nearly uniform
+  [0.6, 0.4, 0.0], // two-way split
+];
+const warm = [5, 5, 5];
+
+describe('uncertainty scores', () => {
+  it('scores a uniform row 1 and a one-hot row 0', () => {
+    for (const score of [leastConfidenceScore, marginScore, entropyScore]) {
+      expect(score([0.25, 0.25, 0.25, 0.25])).toBeCloseTo(1, 10);
+      expect(score([1, 0, 0, 0])).toBeCloseTo(0, 10);
+    }
+  });
+
+  it('computes margin, least confidence and entropy by hand', () => {
+    expect(marginScore([0.6, 0.4, 0])).toBeCloseTo(0.8, 10);
+    expect(leastConfidenceScore([0.6, 0.4, 0])).toBeCloseTo((0.4 * 3) / 2, 10);
+    expect(entropyScore([0.5, 0.5, 0])).toBeCloseTo(Math.log(2) / Math.log(3), 10);
+  });
+});
+
+describe('selectBatch', () => {
+  it('ranks by the chosen score and explains each pick', () => {
+    const margin = selectBatch({ strategy: 'margin', probabilities: table, n: 2, seed: 1, labeledCountsPerLabel: warm });
+    expect(margin.map((p) => p.index)).toEqual([2, 1]);
+    expect(margin[0]).toEqual({ index: 2, strategy: 'margin', score: expect.closeTo(0.99, 10) });
+
+    const confidence = selectBatch({ strategy: 'least-confidence', probabilities: table, n: 1, seed: 1, labeledCountsPerLabel: warm });
+    expect(confidence.map((p) => p.index)).toEqual([2]);
+    const entropy = selectBatch({ strategy: 'entropy', probabilities: table, n: 4, seed: 1, labeledCountsPerLabel: warm });
+    expect(entropy.map((p) => p.index)).toEqual([2, 1, 3, 0]);
+  });
+
+  it('falls back to seeded random picks while some label has too few examples', () => {
+    const picks = selectBatch({ strategy: 'margin', probabilities: table, n: 3, seed: 7, labeledCountsPerLabel: { a: 4, b: 1, c: 3 } });
+    expect(picks.every((p) => p.strategy === 'cold-start')).toBe(true);
+    expect(new Set(picks.map((p) => p.index)).size).toBe(3);
+    const again = selectBatch({ strategy: 'margin', probabilities: table, n: 3, seed: 7, labeledCountsPerLabel: { a: 4, b: 1, c: 3 } });
+    expect(again).toEqual(picks);
+  });
+
+  it('picks randomly before any model exists', () => {
+    const picks = selectBatch({ strategy: 'badge', probabilities: null, poolSize: 10, n: 4, seed: 3 });
+    expect(picks).toHaveLength(4);
+    expect(picks.every((p) => p.strategy === 'cold-start' && p.index >= 0 && p.index < 10)).toBe(true);
+  });
+
+  it('never picks near-duplicates in a batch-aware strategy', () => {
+    // Items 0–2 are equally uncertain copies; item 3 is a little less uncertain but elsewhere.
+    const probabilities = [
+      [0.5, 0.5],
+      [0.5, 0.5],
+      [0.5, 0.5],
+      [0.55, 0.45],
+      [0.99, 0.01],
+    ];
+    const representations = [[0, 0], [0, 0.001], [0.001, 0], [5, 5], [9, 9]];
+    const picks = selectBatch({
+      strategy: 'cluster-margin',
+      probabilities,
+      representations,
+      n: 2,
+      seed: 1,
+      candidateFactor: 2,
+      labeledCountsPerLabel: [3, 3],
+    });
+    expect(picks.map((p) => p.index).sort()).toEqual([0, 3]);
+  });
+
+  it('mixes random and diverse-uncertain picks in the default strategy without repeats', () => {
+    const probabilities = Array.from({ length: 50 }, (_, i) => [i / 50, 1 - i / 50]);
+    const representations = probabilities.map((row) => [row[0]]);
+    const picks = selectBatch({ strategy: 'mixed-margin', probabilities, representations, n: 10, seed: 4, labeledCountsPerLabel: [5, 5] });
+    expect(picks).toHaveLength(10);
+    expect(new Set(picks.map((p) => p.index)).size).toBe(10);
+    expect(picks.filter((p) => p.strategy === 'random')).toHaveLength(5);
+    expect(picks.filter((p) => p.strategy === 'cluster-margin')).toHaveLength(5);
+  });
+});
+
+describe('kCenterGreedy', () => {
+  it('starts from the highest priority and then takes the farthest point', () => {
+    const points = [[0], [1], [10], [11], [5]];
+    expect(kCenterGreedy([0, 1, 2, 3, 4], points, [0, 1, 0, 0, 0], 3)).toEqual([1, 3, 4]);
+  });
+});

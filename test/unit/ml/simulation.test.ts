@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_STRATEGY, hashText, initBackend, runSimulation, type SimulationItem } from '../../../ml/index';
+
+function load(): SimulationItem[] {
+  const path = new URL('../../../datasets/spam-sample.jsonl', import.meta.url);
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { text: string; label: string })
+    .map((row) => ({ input: hashText(row.text), label: row.label }));
+}
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+describe('runSimulation', () => {
+  it('reports learning curves where the default strategy keeps up with random on the spam sample', () => {
+    const rows = load();
+    const results = runSimulation({
+      kind: 'text',
+      pool: rows.slice(0, 300),
+      test: rows.slice(300),
+      strategies: ['random', DEFAULT_STRATEGY],
+      seedLabels: 10,
+      batch: 10,
+      budget: 60,
+      seeds: [1, 2],
+      poolName: 'spam-sample',
+    });
+    const [random, chosen] = results;
+    expect(random.strategy).toBe('random');
+    expect(random.curve.map((point) => point[0])).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(random.fullAccuracy).toBeGreaterThan(0.9);
+    for (const result of results) {
+      expect(result).toMatchObject({ pool: 'spam-sample', labelsToMatchRandom: expect.any(Number) });
+      expect(result.trainSecondsPerRound).toBeGreaterThan(0);
+    }
+    // The default strategy never trails random by more than 0.02 (label-efficiency target (a)).
+    chosen.curve.forEach(([, accuracy], i) => expect(accuracy).toBeGreaterThanOrEqual(random.curve[i][1] - 0.02));
+  });
+});
