@@ -8,15 +8,19 @@ import type { Kysely } from 'kysely';
 import type { DatabaseKind } from './db/create-db.js';
 import type { Database } from './db/schema.js';
 import { AppError } from './errors.js';
+import { annotationRoutes } from './http/annotations.routes.js';
 import { exportRoutes } from './http/export.routes.js';
 import { healthRoutes } from './http/health.routes.js';
 import { itemRoutes, projectItemRoutes } from './http/items.routes.js';
 import { projectRoutes } from './http/projects.routes.js';
+import { queueRoutes } from './http/queue.routes.js';
 import { ImageFileRepository } from './repositories/image-file.repository.js';
+import { AnnotationService } from './services/annotation.service.js';
 import { ExportService } from './services/export.service.js';
 import { ImportService } from './services/import.service.js';
 import { ItemService } from './services/item.service.js';
 import { ProjectService } from './services/project.service.js';
+import { QueueService } from './services/queue.service.js';
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -37,6 +41,8 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
     imports: new ImportService(deps.db, projects, images),
     items: new ItemService(deps.db, projects, images),
     exports: new ExportService(deps.db, projects),
+    queue: new QueueService(deps.db, projects),
+    annotations: new AnnotationService(deps.db),
   };
 }
 
@@ -49,7 +55,9 @@ export function createApp(deps: AppDeps) {
     .route('/projects', projectRoutes(services.projects))
     .route('/projects', projectItemRoutes(services.imports, services.items))
     .route('/projects', exportRoutes(services.exports))
-    .route('/items', itemRoutes(services.items));
+    .route('/items', itemRoutes(services.items))
+    .route('/items', annotationRoutes(services.annotations))
+    .route('/', queueRoutes(services.queue));
 
   const app = new Hono();
   app.use(requestId());

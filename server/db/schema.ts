@@ -12,6 +12,9 @@ export interface ProjectTable {
   kind: ItemKind;
   guidelines: Generated<string>;
   vector_dim: number | null;
+  holdout_share: Generated<number>;
+  overlap: Generated<number>;
+  lease_seconds: Generated<number>;
   created_at: CreatedAt;
 }
 
@@ -32,6 +35,17 @@ export interface ItemTable {
   image: string | null;
   label_id: number | null;
   created_at: CreatedAt;
+  random_key: Generated<number>;
+  holdout: Generated<boolean>;
+  label_count: Generated<number>;
+  open: Generated<boolean>;
+  lease_annotator: string | null;
+  lease_expires_at: Date | null;
+  score: number | null;
+  score_strategy: string | null;
+  score_round_id: number | null;
+  suggestion_label_id: number | null;
+  suggestion_confidence: number | null;
 }
 
 export interface AnnotationTable {
@@ -43,6 +57,14 @@ export interface AnnotationTable {
   source: AnnotationSource;
   duration_ms: number | null;
   created_at: CreatedAt;
+  idempotency_key: string | null;
+  version: Generated<number>;
+}
+
+export interface SkipTable {
+  item_id: number;
+  annotator: string;
+  created_at: CreatedAt;
 }
 
 export interface Database {
@@ -50,6 +72,7 @@ export interface Database {
   label: LabelTable;
   item: ItemTable;
   annotation: AnnotationTable;
+  skip: SkipTable;
 }
 
 export type ProjectRow = Selectable<ProjectTable>;

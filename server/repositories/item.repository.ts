@@ -21,18 +21,27 @@ export interface InsertedItem {
  * Inserts a batch in one statement; rows whose external id the project already has are left
  * alone, which is what makes a re-import add nothing. Answers only the rows it inserted.
  */
-export async function insertItems(db: Executor, projectId: number, items: readonly NewItem[]): Promise<InsertedItem[]> {
+export async function insertItems(
+  db: Executor,
+  projectId: number,
+  items: readonly NewItem[],
+  queue: { holdoutShare: number; overlap: number },
+): Promise<InsertedItem[]> {
   if (items.length === 0) return [];
+  // The random key orders holdout picks and decides membership: a uniform sample of the pool.
+  const randomKeys = items.map(() => Math.random());
   const externalIds = items.map((i) => i.externalId);
   const texts = items.map((i) => i.text);
   const features = items.map((i) => (i.features === null ? null : JSON.stringify(i.features)));
   const images = items.map((i) => i.image);
   const labelIds = items.map((i) => i.labelId);
   const { rows } = await sql<{ item_id: number; external_id: string; label_id: number | null }>`
-    insert into item (project_id, external_id, text, features, image, label_id)
-    select ${projectId}, t.external_id, t.text, t.features::jsonb, t.image, t.label_id
-    from unnest(${externalIds}::text[], ${texts}::text[], ${features}::text[], ${images}::text[], ${labelIds}::int[])
-      as t(external_id, text, features, image, label_id)
+    insert into item (project_id, external_id, text, features, image, label_id, random_key, holdout, label_count, open)
+    select ${projectId}, t.external_id, t.text, t.features::jsonb, t.image, t.label_id, t.random_key,
+      t.random_key < ${queue.holdoutShare}, (t.label_id is not null)::int, (t.label_id is not null)::int < ${queue.overlap}
+    from unnest(${externalIds}::text[], ${texts}::text[], ${features}::text[], ${images}::text[], ${labelIds}::int[],
+                ${randomKeys}::float8[])
+      as t(external_id, text, features, image, label_id, random_key)
     on conflict (project_id, external_id) do nothing
     returning item_id, external_id, label_id`.execute(db);
   return rows.map((r) => ({ itemId: r.item_id, externalId: r.external_id, labelId: r.label_id }));
@@ -138,4 +147,38 @@ export async function findItemImage(
     .where('item_id', '=', itemId)
     .executeTakeFirst();
   return row && { projectId: row.project_id, image: row.image };
+}
+
+export interface LockedItem {
+  itemId: number;
+  projectId: number;
+  labelCount: number;
+  leaseAnnotator: string | null;
+}
+
+/** Locks the item row for the rest of the transaction; every label decision goes through it. */
+export async function lockItem(trx: Transaction<Database>, itemId: number): Promise<LockedItem | undefined> {
+  const row = await trx
+    .selectFrom('item')
+    .select(['item_id', 'project_id', 'label_count', 'lease_annotator'])
+    .where('item_id', '=', itemId)
+    .forUpdate()
+    .executeTakeFirst();
+  return row && { itemId: row.item_id, projectId: row.project_id, labelCount: row.label_count, leaseAnnotator: row.lease_annotator };
+}
+
+/** Records a new current label on the item; `newAnnotator` when this annotator had not labeled it before. */
+export async function applyLabel(
+  db: Executor,
+  itemId: number,
+  change: { labelId: number; newAnnotator: boolean; overlap: number; releaseLeaseOf: string },
+): Promise<void> {
+  await sql`
+    update item set
+      label_id = ${change.labelId},
+      label_count = label_count + ${change.newAnnotator ? 1 : 0},
+      open = label_count + ${change.newAnnotator ? 1 : 0} < ${change.overlap},
+      lease_annotator = case when lease_annotator = ${change.releaseLeaseOf} then null else lease_annotator end,
+      lease_expires_at = case when lease_annotator = ${change.releaseLeaseOf} then null else lease_expires_at end
+    where item_id = ${itemId}`.execute(db);
 }

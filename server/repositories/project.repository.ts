@@ -9,6 +9,9 @@ export interface ProjectRecord {
   kind: ItemKind;
   guidelines: string;
   vectorDim: number | null;
+  holdoutShare: number;
+  overlap: number;
+  leaseSeconds: number;
   createdAt: Date;
 }
 
@@ -19,6 +22,9 @@ function toProject(row: ProjectRow): ProjectRecord {
     kind: row.kind,
     guidelines: row.guidelines,
     vectorDim: row.vector_dim,
+    holdoutShare: row.holdout_share,
+    overlap: row.overlap,
+    leaseSeconds: row.lease_seconds,
     createdAt: row.created_at,
   };
 }

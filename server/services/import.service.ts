@@ -55,8 +55,9 @@ export class ImportService {
 
     let batch: Array<ItemDraft & { annotator: string }> = [];
     let writing: Promise<void> = Promise.resolve();
+    const queue = { holdoutShare: project.holdoutShare, overlap: project.overlap };
     const flush = async (rows: typeof batch) => {
-      const { inserted, duplicates } = await this.writeBatch(projectId, rows, labelIds);
+      const { inserted, duplicates } = await this.writeBatch(projectId, rows, labelIds, queue);
       result.imported += inserted;
       result.duplicates += duplicates;
     };
@@ -106,6 +107,7 @@ export class ImportService {
     projectId: number,
     rows: ReadonlyArray<ItemDraft & { annotator: string }>,
     labelIds: ReadonlyMap<string, number>,
+    queue: { holdoutShare: number; overlap: number },
   ): Promise<{ inserted: number; duplicates: number }> {
     const items: NewItem[] = rows.map((r) => ({
       externalId: r.externalId,
@@ -116,7 +118,7 @@ export class ImportService {
     }));
     const annotatorOf = new Map(rows.map((r) => [r.externalId, r.annotator]));
     const inserted = await this.db.transaction().execute(async (trx) => {
-      const fresh = await insertItems(trx, projectId, items);
+      const fresh = await insertItems(trx, projectId, items, queue);
       await insertAnnotations(
         trx,
         projectId,

@@ -1,0 +1,42 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import type { AnnotationRecord } from '../repositories/annotation.repository.js';
+import type { AnnotationService } from '../services/annotation.service.js';
+import { validate } from './validate.js';
+
+const itemParams = z.object({ itemId: z.coerce.number().int().positive() });
+const decision = z.object({
+  label: z.string().min(1, 'label is required').max(100),
+  annotator: z.string().trim().min(1, 'annotator is required').max(100),
+  durationMs: z.number().int().min(0).max(24 * 3600 * 1000).optional(),
+});
+const idempotencyKey = z.object({ 'idempotency-key': z.string().min(8).max(200).optional() });
+
+export function annotationRoutes(annotations: AnnotationService) {
+  return new Hono().post(
+    '/:itemId/annotations',
+    bodyLimit({ maxSize: 64 * 1024 }),
+    validate('param', itemParams),
+    validate('header', idempotencyKey),
+    validate('json', decision),
+    async (c) => {
+      const key = c.req.valid('header')['idempotency-key'] ?? null;
+      const annotation = await annotations.submit(c.req.valid('param').itemId, c.req.valid('json'), key);
+      return c.json(toAnnotationJson(annotation), 201);
+    },
+  );
+}
+
+function toAnnotationJson(a: AnnotationRecord) {
+  return {
+    id: a.id,
+    itemId: a.itemId,
+    label: a.label,
+    annotator: a.annotator,
+    source: a.source,
+    durationMs: a.durationMs,
+    createdAt: a.createdAt.toISOString(),
+    version: a.version,
+  };
+}

@@ -1,0 +1,56 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { QueuePick, QueueService } from '../services/queue.service.js';
+import { validate } from './validate.js';
+
+const annotator = z.string().trim().min(1, 'annotator is required').max(100);
+const projectParams = z.object({ projectId: z.coerce.number().int().positive() });
+const itemParams = z.object({ itemId: z.coerce.number().int().positive() });
+
+/** The annotator's side of the queue: picks, leases, skips and progress. */
+export function queueRoutes(queue: QueueService) {
+  return new Hono()
+    .post(
+      '/projects/:projectId/queue/next',
+      validate('param', projectParams),
+      validate('json', z.object({ annotator, n: z.number().int().min(1).max(50).default(10) })),
+      async (c) => {
+        const { annotator: who, n } = c.req.valid('json');
+        const picks = await queue.next(c.req.valid('param').projectId, who, n);
+        return c.json({ items: picks.map(toQueueItemJson) });
+      },
+    )
+    .post('/projects/:projectId/leases/renew', validate('param', projectParams), validate('json', z.object({ annotator })), async (c) => {
+      const renewed = await queue.renew(c.req.valid('param').projectId, c.req.valid('json').annotator);
+      return c.json({ renewed: renewed.renewed, leaseExpiresAt: renewed.leaseExpiresAt?.toISOString() ?? null });
+    })
+    .get('/projects/:projectId/progress', validate('param', projectParams), validate('query', z.object({ annotator })), async (c) => {
+      return c.json(await queue.progress(c.req.valid('param').projectId, c.req.valid('query').annotator));
+    })
+    .post('/items/:itemId/skip', validate('param', itemParams), validate('json', z.object({ annotator })), async (c) => {
+      const { itemId } = c.req.valid('param');
+      await queue.skip(itemId, c.req.valid('json').annotator);
+      return c.json({ itemId, skipped: true });
+    })
+    .delete('/items/:itemId/lease', validate('param', itemParams), validate('query', z.object({ annotator })), async (c) => {
+      await queue.release(c.req.valid('param').itemId, c.req.valid('query').annotator);
+      return c.body(null, 204);
+    });
+}
+
+function toQueueItemJson(pick: QueuePick) {
+  return {
+    id: pick.itemId,
+    externalId: pick.externalId,
+    ...(pick.text !== null && { text: pick.text }),
+    ...(pick.features !== null && { features: pick.features }),
+    ...(pick.image !== null && { image: pick.image.startsWith('data:') ? pick.image : `/api/items/${pick.itemId}/image` }),
+    // Holdout items are shown without the model's guess so their labels stay an unbiased test set.
+    suggestion:
+      pick.holdout || pick.suggestionLabel === null
+        ? null
+        : { label: pick.suggestionLabel, confidence: pick.suggestionConfidence, roundId: pick.scoreRoundId },
+    reason: pick.reason,
+    leaseExpiresAt: pick.leaseExpiresAt.toISOString(),
+  };
+}

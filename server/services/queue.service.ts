@@ -1,0 +1,116 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { NotFoundError } from '../errors.js';
+import { annotatorProgress } from '../repositories/annotation.repository.js';
+import { findItemImage } from '../repositories/item.repository.js';
+import {
+  countOpenItems,
+  heldLeases,
+  insertSkip,
+  type LeasedItem,
+  leaseItems,
+  pickFreeItems,
+  releaseLease,
+  renewLeases,
+} from '../repositories/queue.repository.js';
+import type { ProjectService } from './project.service.js';
+
+export interface QueuePick extends LeasedItem {
+  reason: { strategy: string; score: number | null; holdout: boolean };
+}
+
+/** What a queue pick is called before any model has scored the pool. */
+export const coldStartStrategy = 'cold-start (random)';
+
+export class QueueService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly projects: ProjectService,
+    /** Injected so tests can make the holdout draw deterministic. */
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /**
+   * Hands the annotator up to `n` items: first those they already hold, then new leases. Each
+   * new pick is, with the project's holdout share, a uniformly random holdout item (an honest
+   * evaluation sample), else the next item in the promoted model's priority order.
+   */
+  async next(projectId: number, annotator: string, n: number): Promise<QueuePick[]> {
+    const project = await this.projects.require(projectId);
+    const held = await heldLeases(this.db, projectId, annotator, n);
+    const wanted = n - held.length;
+    let fresh: LeasedItem[] = [];
+    if (wanted > 0) {
+      let holdoutWanted = 0;
+      for (let i = 0; i < wanted; i++) if (this.random() < project.holdoutShare) holdoutWanted += 1;
+      fresh = await this.db.transaction().execute(async (trx) => {
+        const pick = (holdout: boolean, limit: number) =>
+          limit <= 0
+            ? Promise.resolve([])
+            : pickFreeItems(trx, { projectId, annotator, limit, holdout, excludeOwnLabels: project.overlap > 1 });
+        const holdoutIds = await pick(true, holdoutWanted);
+        const priorityIds = await pick(false, wanted - holdoutIds.length);
+        // When the priority order runs dry, the holdout sample still has items to label.
+        const moreHoldout = await pick(true, wanted - holdoutIds.length - priorityIds.length).then((ids) =>
+          ids.filter((id) => !holdoutIds.includes(id)),
+        );
+        const leased = await leaseItems(trx, [...holdoutIds, ...priorityIds, ...moreHoldout], annotator, project.leaseSeconds);
+        const order = new Map([...priorityIds, ...holdoutIds, ...moreHoldout].map((id, i) => [id, i]));
+        return leased.sort((a, b) => order.get(a.itemId)! - order.get(b.itemId)!);
+      });
+    }
+    return [...held, ...interleave(fresh)].map((item) => ({ ...item, reason: reasonFor(item) }));
+  }
+
+  async skip(itemId: number, annotator: string): Promise<void> {
+    await this.requireItem(itemId);
+    await this.db.transaction().execute(async (trx) => {
+      await insertSkip(trx, itemId, annotator);
+      await releaseLease(trx, itemId, annotator);
+    });
+  }
+
+  async release(itemId: number, annotator: string): Promise<void> {
+    await this.requireItem(itemId);
+    await releaseLease(this.db, itemId, annotator);
+  }
+
+  async renew(projectId: number, annotator: string) {
+    const project = await this.projects.require(projectId);
+    return renewLeases(this.db, projectId, annotator, project.leaseSeconds);
+  }
+
+  async progress(projectId: number, annotator: string) {
+    await this.projects.require(projectId);
+    const [mine, remaining] = await Promise.all([
+      annotatorProgress(this.db, projectId, annotator),
+      countOpenItems(this.db, projectId, annotator),
+    ]);
+    return { ...mine, remaining };
+  }
+
+  private async requireItem(itemId: number): Promise<void> {
+    if (!(await findItemImage(this.db, itemId))) throw new NotFoundError(`Item ${itemId}`);
+  }
+}
+
+function reasonFor(item: LeasedItem): QueuePick['reason'] {
+  if (item.holdout) return { strategy: 'random audit', score: null, holdout: true };
+  if (item.score === null) return { strategy: coldStartStrategy, score: null, holdout: false };
+  return { strategy: item.scoreStrategy ?? 'model', score: item.score, holdout: false };
+}
+
+/** Spreads holdout picks among the priority picks so audits do not arrive in a clump. */
+function interleave(items: LeasedItem[]): LeasedItem[] {
+  const holdout = items.filter((i) => i.holdout);
+  const priority = items.filter((i) => !i.holdout);
+  if (holdout.length === 0 || priority.length === 0) return items;
+  const out: LeasedItem[] = [];
+  const step = (priority.length + holdout.length) / holdout.length;
+  for (let i = 0, h = 0; out.length < items.length; i++) {
+    if (h < holdout.length && i >= Math.floor(h * step + step / 2)) out.push(holdout[h++]);
+    else if (priority.length > 0) out.push(priority.shift()!);
+    else out.push(holdout[h++]);
+  }
+  return out;
+}
