@@ -27,6 +27,9 @@ export type DatabaseTarget =
 export async function createDb(target: DatabaseTarget): Promise<DatabaseHandle> {
   if ('url' in target) {
     const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? 10 });
+    // An idle connection that the server drops (restart, failover) must not crash the process;
+    // the pool replaces it on the next checkout.
+    pool.on('error', (err) => console.error('database connection lost:', err.message));
     // Surface a wrong URL or a stopped server at startup, not at the first request.
     const client = await pool.connect();
     client.release();

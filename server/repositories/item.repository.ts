@@ -148,37 +148,3 @@ export async function findItemImage(
     .executeTakeFirst();
   return row && { projectId: row.project_id, image: row.image };
 }
-
-export interface LockedItem {
-  itemId: number;
-  projectId: number;
-  labelCount: number;
-  leaseAnnotator: string | null;
-}
-
-/** Locks the item row for the rest of the transaction; every label decision goes through it. */
-export async function lockItem(trx: Transaction<Database>, itemId: number): Promise<LockedItem | undefined> {
-  const row = await trx
-    .selectFrom('item')
-    .select(['item_id', 'project_id', 'label_count', 'lease_annotator'])
-    .where('item_id', '=', itemId)
-    .forUpdate()
-    .executeTakeFirst();
-  return row && { itemId: row.item_id, projectId: row.project_id, labelCount: row.label_count, leaseAnnotator: row.lease_annotator };
-}
-
-/** Records a new current label on the item; `newAnnotator` when this annotator had not labeled it before. */
-export async function applyLabel(
-  db: Executor,
-  itemId: number,
-  change: { labelId: number; newAnnotator: boolean; overlap: number; releaseLeaseOf: string },
-): Promise<void> {
-  await sql`
-    update item set
-      label_id = ${change.labelId},
-      label_count = label_count + ${change.newAnnotator ? 1 : 0},
-      open = label_count + ${change.newAnnotator ? 1 : 0} < ${change.overlap},
-      lease_annotator = case when lease_annotator = ${change.releaseLeaseOf} then null else lease_annotator end,
-      lease_expires_at = case when lease_annotator = ${change.releaseLeaseOf} then null else lease_expires_at end
-    where item_id = ${itemId}`.execute(db);
-}

@@ -22,41 +22,40 @@ export interface LeasedItem {
   leaseExpiresAt: Date;
 }
 
-export interface PickOptions {
+export interface LeaseRequest {
   projectId: number;
   annotator: string;
-  limit: number;
-  /** Draw from the random holdout sample instead of the priority order. */
-  holdout: boolean;
+  /** How many items to take from the priority order and from the random holdout sample. */
+  priority: number;
+  holdout: number;
   /** With overlap > 1 an item stays open after a label; never give it back to the same annotator. */
   excludeOwnLabels: boolean;
+  seconds: number;
 }
 
-/** Locks up to `limit` free items in queue order, skipping rows another transaction holds. */
-export async function pickFreeItems(trx: Transaction<Database>, o: PickOptions): Promise<number[]> {
-  const order = o.holdout ? sql`i.random_key` : sql`i.score desc nulls last, i.random_key`;
-  const { rows } = await sql<{ item_id: number }>`
-    select i.item_id from item i
-    where i.project_id = ${o.projectId} and i.open and i.holdout = ${o.holdout}
+/**
+ * Leases free items in one statement: each pick locks rows with `FOR UPDATE SKIP LOCKED`, so
+ * concurrent requests never wait on each other and never take the same row, and a row whose
+ * lease was just written is re-checked against the lease condition before it can be taken.
+ */
+export async function leaseNextItems(db: Executor, r: LeaseRequest): Promise<LeasedItem[]> {
+  if (r.priority + r.holdout <= 0) return [];
+  const free = sql`i.project_id = ${r.projectId} and i.open
       and (i.lease_expires_at is null or i.lease_expires_at < now())
-      and not exists (select 1 from skip s where s.item_id = i.item_id and s.annotator = ${o.annotator})
-      ${o.excludeOwnLabels ? sql`and not exists (select 1 from annotation a where a.item_id = i.item_id and a.annotator = ${o.annotator})` : sql``}
-    order by ${order}
-    limit ${o.limit}
-    for update of i skip locked`.execute(trx);
-  return rows.map((r) => r.item_id);
-}
-
-export async function leaseItems(
-  db: Executor,
-  itemIds: readonly number[],
-  annotator: string,
-  seconds: number,
-): Promise<LeasedItem[]> {
-  if (itemIds.length === 0) return [];
+      and not exists (select 1 from skip s where s.item_id = i.item_id and s.annotator = ${r.annotator})
+      ${r.excludeOwnLabels ? sql`and not exists (select 1 from annotation a where a.item_id = i.item_id and a.annotator = ${r.annotator})` : sql``}`;
   const { rows } = await sql<LeasedRow>`
-    update item i set lease_annotator = ${annotator}, lease_expires_at = now() + make_interval(secs => ${seconds})
-    where i.item_id = any(${itemIds as number[]}::int[])
+    with by_priority as (
+      select i.item_id from item i where ${free} and not i.holdout
+      order by i.score desc nulls last, i.random_key limit ${r.priority}
+      for update of i skip locked
+    ), by_chance as (
+      select i.item_id from item i where ${free} and i.holdout
+      order by i.random_key limit ${r.holdout}
+      for update of i skip locked
+    )
+    update item i set lease_annotator = ${r.annotator}, lease_expires_at = now() + make_interval(secs => ${r.seconds})
+    where i.item_id in (select item_id from by_priority union all select item_id from by_chance)
     returning ${leasedColumns(sql`(select l.name from label l where l.label_id = i.suggestion_label_id)`)}`.execute(db);
   return rows.map(toLeasedItem);
 }

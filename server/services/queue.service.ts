@@ -8,8 +8,7 @@ import {
   heldLeases,
   insertSkip,
   type LeasedItem,
-  leaseItems,
-  pickFreeItems,
+  leaseNextItems,
   releaseLease,
   renewLeases,
 } from '../repositories/queue.repository.js';
@@ -41,23 +40,23 @@ export class QueueService {
     const wanted = n - held.length;
     let fresh: LeasedItem[] = [];
     if (wanted > 0) {
-      let holdoutWanted = 0;
-      for (let i = 0; i < wanted; i++) if (this.random() < project.holdoutShare) holdoutWanted += 1;
-      fresh = await this.db.transaction().execute(async (trx) => {
-        const pick = (holdout: boolean, limit: number) =>
-          limit <= 0
-            ? Promise.resolve([])
-            : pickFreeItems(trx, { projectId, annotator, limit, holdout, excludeOwnLabels: project.overlap > 1 });
-        const holdoutIds = await pick(true, holdoutWanted);
-        const priorityIds = await pick(false, wanted - holdoutIds.length);
-        // When the priority order runs dry, the holdout sample still has items to label.
-        const moreHoldout = await pick(true, wanted - holdoutIds.length - priorityIds.length).then((ids) =>
-          ids.filter((id) => !holdoutIds.includes(id)),
-        );
-        const leased = await leaseItems(trx, [...holdoutIds, ...priorityIds, ...moreHoldout], annotator, project.leaseSeconds);
-        const order = new Map([...priorityIds, ...holdoutIds, ...moreHoldout].map((id, i) => [id, i]));
-        return leased.sort((a, b) => order.get(a.itemId)! - order.get(b.itemId)!);
-      });
+      let holdout = 0;
+      for (let i = 0; i < wanted; i++) if (this.random() < project.holdoutShare) holdout += 1;
+      const request = {
+        projectId,
+        annotator,
+        excludeOwnLabels: project.overlap > 1,
+        seconds: project.leaseSeconds,
+      };
+      fresh = await leaseNextItems(this.db, { ...request, priority: wanted - holdout, holdout });
+      if (fresh.length < wanted) {
+        // One of the two orders ran dry (or lost rows to concurrent pickers): fill from both.
+        const more = await leaseNextItems(this.db, { ...request, priority: wanted - fresh.length, holdout: wanted - fresh.length });
+        const all = [...fresh, ...more];
+        fresh = all.slice(0, wanted);
+        for (const extra of all.slice(wanted)) await releaseLease(this.db, extra.itemId, annotator);
+      }
+      fresh.sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity));
     }
     return [...held, ...interleave(fresh)].map((item) => ({ ...item, reason: reasonFor(item) }));
   }

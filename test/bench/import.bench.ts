@@ -3,6 +3,7 @@
  * HTTP API into PostgreSQL, then imports it again. Targets: ≥ 25,000 rows/s, server RSS under
  * 400 MB throughout, and 0 new rows on the re-import.
  */
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -22,7 +23,7 @@ async function writeFile(file: string): Promise<void> {
     let text = '';
     for (let w = 0; w < n; w++) text += (w ? ' ' : '') + words[Math.floor(rand() * words.length)];
     const label = i % 10 === 0 ? `,"label":"${['billing', 'bug', 'other'][i % 3]}"` : '';
-    if (!out.write(`{"id":"r${i}","text":"${text} ${i}"${label}}\n`)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(`{"id":"r${i}","text":"${text} ${i}"${label}}\n`)) await once(out, 'drain');
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
@@ -33,7 +34,7 @@ async function upload(url: string, file: string, sampleRss: () => void) {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-ndjson' },
-    body: createReadStream(file) as unknown as BodyInit,
+    body: createReadStream(file) as unknown as RequestInit['body'],
     duplex: 'half',
   } as RequestInit);
   const body = (await res.json()) as { imported: number; duplicates: number; failed: number };

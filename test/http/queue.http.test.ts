@@ -22,13 +22,13 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
     return res.body.items;
   };
   const submit = (itemId: number, annotator: string, label: string, key = `key-${++keySeq}-${kind}`) =>
-    t.app
-      .request(`/api/items/${itemId}/annotations`, {
+    Promise.resolve(
+      t.app.request(`/api/items/${itemId}/annotations`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
         body: JSON.stringify({ label, annotator, durationMs: 1500 }),
-      })
-      .then(async (res) => ({ status: res.status, body: await res.json() }));
+      }),
+    ).then(async (res) => ({ status: res.status, body: await res.json() }));
   const annotationCount = async () =>
     (await sql<{ n: number }>`select count(*)::int as n from annotation where project_id = ${projectId}`.execute(t.database.db)).rows[0].n;
 
