@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, textProject } from '../support/test-app.js';
 import { testDatabaseKinds } from '../support/test-db.js';
@@ -61,5 +62,19 @@ describe.each(testDatabaseKinds())('projects API on %s', (kind) => {
   it('reports health with the database kind', async () => {
     const { body } = await t.call('GET', '/api/health');
     expect(body).toEqual({ status: 'ok', database: kind, tfjsBackend: 'cpu', version: 'test' });
+  });
+});
+
+describe('unexpected failures', () => {
+  it('answers a generic 500 with a request id and leaks no internals', async () => {
+    const t = await createTestApp('pglite');
+    await sql`drop table annotation, item, label, project cascade`.execute(t.database.db);
+    const res = await t.app.request('/api/projects');
+    await t.close();
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('internal');
+    expect(body.error.message).toMatch(/^Something went wrong on our side \(request [\w-]+\)$/);
+    expect(JSON.stringify(body)).not.toMatch(/relation|does not exist|select|stack/i);
   });
 });
