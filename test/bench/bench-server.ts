@@ -43,7 +43,8 @@ export async function startBenchServer(databaseUrl: string, env: Record<string, 
   });
   if ((await exited(migrate)) !== 0) throw new Error('migrations failed');
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/main.ts'], {
     cwd: repoRoot,
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', DEMO: 'off', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
