@@ -67,12 +67,20 @@ export interface SkipTable {
   created_at: CreatedAt;
 }
 
+export interface LeaseTable {
+  item_id: number;
+  project_id: number;
+  annotator: string;
+  expires_at: Date;
+}
+
 export interface Database {
   project: ProjectTable;
   label: LabelTable;
   item: ItemTable;
   annotation: AnnotationTable;
   skip: SkipTable;
+  lease: LeaseTable;
 }
 
 export type ProjectRow = Selectable<ProjectTable>;

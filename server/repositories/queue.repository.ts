@@ -34,38 +34,29 @@ export interface LeaseRequest {
 }
 
 /**
- * Leases free items in one statement: each pick locks rows with `FOR UPDATE SKIP LOCKED`, so
- * concurrent requests never wait on each other and never take the same row, and a row whose
- * lease was just written is re-checked against the lease condition before it can be taken.
+ * Leases free items in one round trip (`lease_next_items`, see its migration): each pick locks
+ * rows with `FOR UPDATE SKIP LOCKED`, so concurrent requests never wait on each other and never
+ * take the same row, and a row whose lease was just written is re-checked before it is taken.
  */
 export async function leaseNextItems(db: Executor, r: LeaseRequest): Promise<LeasedItem[]> {
   if (r.priority + r.holdout <= 0) return [];
-  const free = sql`i.project_id = ${r.projectId} and i.open
-      and (i.lease_expires_at is null or i.lease_expires_at < now())
-      and not exists (select 1 from skip s where s.item_id = i.item_id and s.annotator = ${r.annotator})
-      ${r.excludeOwnLabels ? sql`and not exists (select 1 from annotation a where a.item_id = i.item_id and a.annotator = ${r.annotator})` : sql``}`;
+  // The lease expiry comes from the function: this statement's snapshot predates its update.
   const { rows } = await sql<LeasedRow>`
-    with by_priority as (
-      select i.item_id from item i where ${free} and not i.holdout
-      order by i.score desc nulls last, i.random_key limit ${r.priority}
-      for update of i skip locked
-    ), by_chance as (
-      select i.item_id from item i where ${free} and i.holdout
-      order by i.random_key limit ${r.holdout}
-      for update of i skip locked
-    )
-    update item i set lease_annotator = ${r.annotator}, lease_expires_at = now() + make_interval(secs => ${r.seconds})
-    where i.item_id in (select item_id from by_priority union all select item_id from by_chance)
-    returning ${leasedColumns(sql`(select l.name from label l where l.label_id = i.suggestion_label_id)`)}`.execute(db);
+    select ${leasedColumns(sql`sl.name`, sql`leased.lease_expires_at`)}
+    from lease_next_items(${r.projectId}, ${r.annotator}, ${r.priority}, ${r.holdout}, ${r.excludeOwnLabels}, ${r.seconds}) leased
+    join item i on i.item_id = leased.item_id
+    left join label sl on sl.label_id = i.suggestion_label_id`.execute(db);
   return rows.map(toLeasedItem);
 }
 
 /** Unexpired leases the annotator already holds, oldest first (a refresh gets its items back). */
 export async function heldLeases(db: Executor, projectId: number, annotator: string, limit: number): Promise<LeasedItem[]> {
   const { rows } = await sql<LeasedRow>`
-    select ${leasedColumns(sql`sl.name`)}
-    from item i left join label sl on sl.label_id = i.suggestion_label_id
-    where i.project_id = ${projectId} and i.lease_annotator = ${annotator} and i.lease_expires_at > now() and i.open
+    select ${leasedColumns(sql`sl.name`, sql`i.lease_expires_at`)}
+    from lease l
+    join item i on i.item_id = l.item_id and i.lease_annotator = l.annotator
+    left join label sl on sl.label_id = i.suggestion_label_id
+    where l.project_id = ${projectId} and l.annotator = ${annotator} and i.lease_expires_at > now() and i.open
     order by i.lease_expires_at, i.item_id
     limit ${limit}`.execute(db);
   return rows.map(toLeasedItem);
@@ -78,14 +69,21 @@ export async function renewLeases(
   seconds: number,
 ): Promise<{ renewed: number; leaseExpiresAt: Date | null }> {
   const { rows } = await sql<{ lease_expires_at: Date }>`
-    update item set lease_expires_at = now() + make_interval(secs => ${seconds})
-    where project_id = ${projectId} and lease_annotator = ${annotator} and lease_expires_at > now() and open
-    returning lease_expires_at`.execute(db);
+    with renewed as (
+      update lease l set expires_at = now() + make_interval(secs => ${seconds})
+      where l.project_id = ${projectId} and l.annotator = ${annotator} and l.expires_at > now()
+      returning l.item_id, l.expires_at
+    )
+    update item i set lease_expires_at = r.expires_at
+    from renewed r
+    where i.item_id = r.item_id and i.lease_annotator = ${annotator} and i.open
+    returning i.lease_expires_at`.execute(db);
   return { renewed: rows.length, leaseExpiresAt: rows[0]?.lease_expires_at ?? null };
 }
 
 /** Ends the annotator's lease on the item; answers whether there was one. */
 export async function releaseLease(db: Executor, itemId: number, annotator: string): Promise<boolean> {
+  await db.deleteFrom('lease').where('item_id', '=', itemId).where('annotator', '=', annotator).execute();
   const result = await db
     .updateTable('item')
     .set({ lease_annotator: null, lease_expires_at: null })
@@ -111,9 +109,9 @@ export async function countOpenItems(db: Executor, projectId: number, annotator:
   return rows[0].n;
 }
 
-const leasedColumns = (suggestionLabel: RawBuilder<unknown>) =>
+const leasedColumns = (suggestionLabel: RawBuilder<unknown>, leaseExpiresAt: RawBuilder<unknown>) =>
   sql`i.item_id, i.external_id, i.text, i.features, i.image, i.holdout, i.score, i.score_strategy,
-  i.score_round_id, ${suggestionLabel} as suggestion_label, i.suggestion_confidence, i.lease_expires_at`;
+  i.score_round_id, ${suggestionLabel} as suggestion_label, i.suggestion_confidence, ${leaseExpiresAt} as lease_expires_at`;
 
 interface LeasedRow {
   item_id: number;
