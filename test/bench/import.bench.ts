@@ -51,7 +51,8 @@ async function main(): Promise<void> {
   console.log(`  ${((await stat(file)).size / 1024 / 1024).toFixed(0)} MiB at ${file}`);
 
   const server = await startBenchServer(await freshBenchDatabase('loopwise_bench_import'));
-  let peakRss = server.rssMiB();
+  const startRss = server.rssMiB();
+  let peakRss = startRss;
   const sampleRss = () => {
     peakRss = Math.max(peakRss, server.rssMiB());
   };
@@ -69,7 +70,11 @@ async function main(): Promise<void> {
     console.log(`First import:  ${first.imported.toLocaleString('en')} rows in ${first.seconds.toFixed(1)} s = ${Math.round(rate).toLocaleString('en')} rows/s (failed ${first.failed})`);
     const again = await upload(url, file, sampleRss);
     console.log(`Re-import:     ${again.imported} new rows, ${again.duplicates.toLocaleString('en')} duplicates in ${again.seconds.toFixed(1)} s`);
-    console.log(`Server RSS:    peak ${peakRss.toFixed(0)} MiB`);
+    console.log(`Server RSS:    ${startRss.toFixed(0)} MiB at start, peak ${peakRss.toFixed(0)} MiB`);
+    const pageStarted = performance.now();
+    const page = await fetch(`${server.url}/api/projects/${id}/items?limit=50&cursor=${Buffer.from(`i${rows - 100}`).toString('base64url')}`);
+    const pageMs = performance.now() - pageStarted;
+    console.log(`Deep page:     items ${rows - 99}…${rows} answered ${page.status} in ${pageMs.toFixed(1)} ms`);
 
     const checks = [
       [`throughput ≥ ${targets.rowsPerSecond.toLocaleString('en')} rows/s`, rate >= targets.rowsPerSecond && first.imported === rows],

@@ -26,7 +26,7 @@ describe.each(testDatabaseKinds())('item listing plans on %s', (kind) => {
         image: null,
         labelId: i % 5 === 0 ? labels[i % 2].id : null,
       }));
-      await insertItems(db, project.id, rows);
+      await insertItems(db, project.id, rows, { holdoutShare: 0.1, overlap: 1 });
     }
     await sql`analyze item`.execute(db);
   });

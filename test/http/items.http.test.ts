@@ -86,6 +86,24 @@ describe.each(testDatabaseKinds())('item import, browsing and export on %s', (ki
     expect(res).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type' } } });
   });
 
+  it('survives a malformed upload: a 9 MB cell, bad UTF-8, a BOM and a truncated last line', async () => {
+    const file = Buffer.concat([
+      Buffer.from('\uFEFF{"id":"m1","text":"fine"}\r\n'),
+      Buffer.from(`{"id":"m2","text":"${'x'.repeat(9 * 1024 * 1024)}"}\n`),
+      Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d, 0x0a]),
+      Buffer.from('{"id":"m3","text":"also fine","__proto__":{"admin":true}}\n{"id":"m4","te'),
+    ]);
+    const { status, body } = await t.call('POST', `/api/projects/${projectId}/items`, file, ndjson);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ imported: 2, failed: 3 });
+    expect(body.errors.map((e: { line: number; message: string }) => [e.line, e.message.split(' (')[0]])).toEqual([
+      [2, 'row is longer than 8 MiB'],
+      [3, 'row is not valid UTF-8'],
+      [5, 'row is not valid JSON'],
+    ]);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
   it('answers a JSON file that is not an array with a clear 400', async () => {
     const res = await t.call('POST', `/api/projects/${projectId}/items`, '{"id":1}', 'application/json');
     expect(res).toMatchObject({ status: 400, body: { error: { message: 'The file cannot be read: a JSON file must hold an array of rows' } } });

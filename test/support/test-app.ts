@@ -31,7 +31,7 @@ export async function createTestApp(kind: DatabaseKind = 'pglite'): Promise<Test
     async call(method, url, body, contentType) {
       const init: RequestInit = { method };
       if (body !== undefined) {
-        init.body = contentType ? (body as BodyInit) : JSON.stringify(body);
+        init.body = contentType ? (body as RequestInit['body']) : JSON.stringify(body);
         init.headers = { 'Content-Type': contentType ?? 'application/json' };
       }
       const res = await app.request(url, init);

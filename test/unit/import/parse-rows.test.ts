@@ -11,7 +11,8 @@ async function collect(input: string | Buffer | Buffer[], format: ImportFormat, 
   return rows;
 }
 
-const records = (rows: ParsedRow[]) => rows.flatMap((r) => ('record' in r ? [{ line: r.line, ...r.record }] : []));
+const records = (rows: ParsedRow[]): Array<Record<string, unknown>> =>
+  rows.flatMap((r) => ('record' in r ? [{ line: r.line, ...r.record }] : []));
 const errors = (rows: ParsedRow[]) => rows.flatMap((r) => ('error' in r ? [r.error] : []));
 
 describe('JSON Lines', () => {

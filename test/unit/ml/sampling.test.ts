@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { selectBatch } from '../../../ml/sampling/select-batch';
 import { entropyScore, leastConfidenceScore, marginScore } from '../../../ml/sampling/uncertainty';
 import { kCenterGreedy } from '../../../ml/sampling/k-center';
+import { weightedKMeansPick } from '../../../ml/sampling/k-means';
+import { createRandom } from '../../../ml/seeded-random';
+import type { SparseMatrix } from '../../../ml/features/feature-matrix';
 
 const table = [
   [0.9, 0.05, 0.05], // confident
@@ -89,5 +92,68 @@ describe('kCenterGreedy', () => {
   it('starts from the highest priority and then takes the farthest point', () => {
     const points = [[0], [1], [10], [11], [5]];
     expect(kCenterGreedy([0, 1, 2, 3, 4], points, [0, 1, 0, 0, 0], 3)).toEqual([1, 3, 4]);
+  });
+});
+
+describe('weightedKMeansPick', () => {
+  // Three tight groups on a line; the weights favour the middle item of each group.
+  const points = [[0], [0.1], [0.2], [10], [10.1], [10.2], [20], [20.1], [20.2]];
+  const weights = [0.1, 0.9, 0.1, 0.1, 0.9, 0.1, 0.1, 0.9, 0.1];
+
+  it('takes the item nearest each centroid, one per group', () => {
+    const picks = weightedKMeansPick([0, 1, 2, 3, 4, 5, 6, 7, 8], { representations: points }, weights, 3, createRandom(1));
+    expect(picks.slice().sort((a, b) => a - b)).toEqual([1, 4, 7]);
+  });
+
+  it('returns distinct candidates only, and all of them when there are no more than n', () => {
+    const picks = weightedKMeansPick([0, 1, 2, 3, 4, 5, 6, 7, 8], { representations: points }, weights, 6, createRandom(2));
+    expect(new Set(picks).size).toBe(6);
+    expect(weightedKMeansPick([2, 5], { representations: points }, weights, 3, createRandom(2))).toEqual([2, 5]);
+  });
+
+  it('fills the batch when candidates coincide', () => {
+    const same = [[1], [1], [1], [1]];
+    const picks = weightedKMeansPick([0, 1, 2, 3], { representations: same }, [0.1, 0.4, 0.3, 0.2], 2, createRandom(3));
+    expect(picks).toEqual([1, 2]);
+  });
+
+  it('clusters sparse feature rows by their scaled values', () => {
+    // Rows 0–1 share column 3, rows 2–3 share column 7 (as unit TF-IDF rows).
+    const features: SparseMatrix = {
+      kind: 'sparse',
+      rows: 4,
+      width: 8,
+      indptr: Int32Array.from([0, 1, 2, 3, 4]),
+      indices: Int32Array.from([3, 3, 7, 7]),
+      values: Float32Array.from([1, 1, 1, 1]),
+    };
+    const picks = weightedKMeansPick([0, 1, 2, 3], { features }, [0.5, 0.6, 0.9, 0.2], 2, createRandom(4));
+    expect(picks.slice().sort((a, b) => a - b)).toEqual([1, 2]);
+  });
+});
+
+describe("selectBatch 'kmeans-margin'", () => {
+  it('picks one uncertain item per region of feature space', () => {
+    // Items 0–2 are uncertain near-copies, 3 is uncertain elsewhere, 4–5 are confident.
+    const probabilities = [
+      [0.5, 0.5],
+      [0.52, 0.48],
+      [0.51, 0.49],
+      [0.55, 0.45],
+      [0.99, 0.01],
+      [0.98, 0.02],
+    ];
+    const representations = [[0, 0], [0, 0.001], [0.001, 0], [5, 5], [9, 9], [9, 9.1]];
+    const picks = selectBatch({
+      strategy: 'kmeans-margin',
+      probabilities,
+      representations,
+      n: 2,
+      seed: 1,
+      candidateFactor: 2,
+      labeledCountsPerLabel: [3, 3],
+    });
+    expect(picks.map((p) => p.index).sort()).toEqual([0, 3]);
+    expect(picks.every((p) => p.strategy === 'kmeans-margin')).toBe(true);
   });
 });
