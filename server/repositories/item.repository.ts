@@ -137,7 +137,7 @@ export function listItemsQuery(db: Executor, query: ItemQuery) {
   return q.orderBy('i.item_id').limit(query.limit);
 }
 
-export async function findItemImage(
+export async function findItemRef(
   db: Executor,
   itemId: number,
 ): Promise<{ projectId: number; image: string | null } | undefined> {

@@ -42,7 +42,7 @@ export async function loadDemoIfEmpty(
   imports: ImportService,
   demoFile: string,
 ): Promise<{ projectId: number; imported: number } | null> {
-  if ((await projects.list()).length > 0) return null;
+  if ((await projects.count()) > 0) return null;
   const project = await projects.create(demoProject);
   const result = await imports.importItems(project.id, createReadStream(demoFile), 'jsonl');
   return { projectId: project.id, imported: result.imported };

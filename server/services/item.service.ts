@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { ImageFileRepository } from '../repositories/image-file.repository.js';
-import { findItemImage, type ItemStatus, type ItemWithAnnotation, listItems } from '../repositories/item.repository.js';
+import { findItemRef, type ItemStatus, type ItemWithAnnotation, listItems } from '../repositories/item.repository.js';
 import { listLabels } from '../repositories/label.repository.js';
 import type { ProjectService } from './project.service.js';
 
@@ -48,7 +48,7 @@ export class ItemService {
 
   /** The bytes of an item's image stored as a file path (data-URL images are served inline). */
   async openImage(itemId: number): Promise<{ body: ReadableStream<Uint8Array>; contentType: string }> {
-    const item = await findItemImage(this.db, itemId);
+    const item = await findItemRef(this.db, itemId);
     if (!item || item.image === null || item.image.startsWith('data:')) throw new NotFoundError(`Image of item ${itemId}`);
     const file = this.images.open(item.image);
     if (!file) throw new NotFoundError(`Image file of item ${itemId}`);

@@ -3,7 +3,7 @@ import type { Database, ItemKind } from '../db/schema.js';
 import { NotFoundError } from '../errors.js';
 import { countItems } from '../repositories/item.repository.js';
 import { insertLabels, type LabelRecord, listLabels } from '../repositories/label.repository.js';
-import { findProject, insertProject, listProjects, type ProjectRecord } from '../repositories/project.repository.js';
+import { countProjects, findProject, insertProject, listProjects, type ProjectRecord } from '../repositories/project.repository.js';
 
 export interface NewProject {
   name: string;
@@ -56,6 +56,10 @@ export class ProjectService {
         counts: await countItems(this.db, project.id),
       })),
     );
+  }
+
+  count(): Promise<number> {
+    return countProjects(this.db);
   }
 
   /** The project, or a 404 that says which one is missing. */

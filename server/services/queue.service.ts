@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { NotFoundError } from '../errors.js';
 import { annotatorProgress } from '../repositories/annotation.repository.js';
-import { findItemImage } from '../repositories/item.repository.js';
+import { findItemRef } from '../repositories/item.repository.js';
 import {
   countOpenItems,
   heldLeases,
@@ -89,7 +89,7 @@ export class QueueService {
   }
 
   private async requireItem(itemId: number): Promise<void> {
-    if (!(await findItemImage(this.db, itemId))) throw new NotFoundError(`Item ${itemId}`);
+    if (!(await findItemRef(this.db, itemId))) throw new NotFoundError(`Item ${itemId}`);
   }
 }
 
