@@ -1,8 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * The two statements annotators run most — record a label, lease the next items — as PL/pgSQL
- * functions. Their logic is a handful of dependent queries; as functions they run in one round
+ * What annotators do most — record a label, get the next items — as PL/pgSQL functions. Their logic is a handful of dependent queries; as functions they run in one round
  * trip and their plans are cached per connection instead of re-planned on every call, which
  * costs more than executing them.
  */
@@ -92,9 +91,54 @@ export async function up(db: Kysely<any>): Promise<void> {
       )
       select x.item_id, x.lease_expires_at from leased x;
     end $$`.execute(db);
+
+  // The whole of "give me n items": the leases the annotator already holds first, then new ones,
+  // each with the project's holdout share of coming from the random sample; when one order runs
+  // dry the other fills in. An unknown project raises no_data_found.
+  await sql`
+    create function queue_next(p_project int, p_annotator text, p_n int)
+    returns table (item_id int, lease_expires_at timestamptz)
+    language plpgsql as $$
+    #variable_conflict use_column
+    declare
+      v_share real; v_overlap int; v_seconds int; v_got int; v_wanted int; v_holdout int;
+    begin
+      select p.holdout_share, p.overlap, p.lease_seconds into v_share, v_overlap, v_seconds
+      from project p where p.project_id = p_project;
+      if not found then
+        raise exception 'project % not found', p_project using errcode = 'no_data_found';
+      end if;
+      return query
+        select l.item_id, i.lease_expires_at from lease l
+        join item i on i.item_id = l.item_id and i.lease_annotator = l.annotator
+        where l.project_id = p_project and l.annotator = p_annotator and i.lease_expires_at > now() and i.open
+        order by i.lease_expires_at, l.item_id
+        limit p_n;
+      get diagnostics v_got = row_count;
+      v_wanted := p_n - v_got;
+      if v_wanted <= 0 then
+        return;
+      end if;
+      select count(*) into v_holdout from generate_series(1, v_wanted) where random() < v_share;
+      return query select x.item_id, x.lease_expires_at
+        from lease_next_items(p_project, p_annotator, v_wanted - v_holdout, v_holdout, v_overlap > 1, v_seconds) x;
+      get diagnostics v_got = row_count;
+      v_wanted := v_wanted - v_got;
+      if v_wanted > 0 then
+        return query select x.item_id, x.lease_expires_at
+          from lease_next_items(p_project, p_annotator, v_wanted, 0, v_overlap > 1, v_seconds) x;
+        get diagnostics v_got = row_count;
+        v_wanted := v_wanted - v_got;
+      end if;
+      if v_wanted > 0 then
+        return query select x.item_id, x.lease_expires_at
+          from lease_next_items(p_project, p_annotator, 0, v_wanted, v_overlap > 1, v_seconds) x;
+      end if;
+    end $$`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop function queue_next(int, text, int)`.execute(db);
   await sql`drop function lease_next_items(int, text, int, int, boolean, int)`.execute(db);
   await sql`drop function record_human_label(int, text, text, int, text)`.execute(db);
 }

@@ -22,44 +22,26 @@ export interface LeasedItem {
   leaseExpiresAt: Date;
 }
 
-export interface LeaseRequest {
-  projectId: number;
-  annotator: string;
-  /** How many items to take from the priority order and from the random holdout sample. */
-  priority: number;
-  holdout: number;
-  /** With overlap > 1 an item stays open after a label; never give it back to the same annotator. */
-  excludeOwnLabels: boolean;
-  seconds: number;
-}
-
 /**
- * Leases free items in one round trip (`lease_next_items`, see its migration): each pick locks
- * rows with `FOR UPDATE SKIP LOCKED`, so concurrent requests never wait on each other and never
- * take the same row, and a row whose lease was just written is re-checked before it is taken.
+ * Up to `n` items for the annotator in one round trip (`queue_next`, see its migration): the
+ * leases they already hold, then new ones. New picks lock rows with `FOR UPDATE SKIP LOCKED`, so
+ * concurrent requests never wait on each other and never take the same row. Answers undefined
+ * when the project does not exist.
  */
-export async function leaseNextItems(db: Executor, r: LeaseRequest): Promise<LeasedItem[]> {
-  if (r.priority + r.holdout <= 0) return [];
-  // The lease expiry comes from the function: this statement's snapshot predates its update.
-  const { rows } = await sql<LeasedRow>`
-    select ${leasedColumns(sql`sl.name`, sql`leased.lease_expires_at`)}
-    from lease_next_items(${r.projectId}, ${r.annotator}, ${r.priority}, ${r.holdout}, ${r.excludeOwnLabels}, ${r.seconds}) leased
-    join item i on i.item_id = leased.item_id
-    left join label sl on sl.label_id = i.suggestion_label_id`.execute(db);
-  return rows.map(toLeasedItem);
-}
-
-/** Unexpired leases the annotator already holds, oldest first (a refresh gets its items back). */
-export async function heldLeases(db: Executor, projectId: number, annotator: string, limit: number): Promise<LeasedItem[]> {
-  const { rows } = await sql<LeasedRow>`
-    select ${leasedColumns(sql`sl.name`, sql`i.lease_expires_at`)}
-    from lease l
-    join item i on i.item_id = l.item_id and i.lease_annotator = l.annotator
-    left join label sl on sl.label_id = i.suggestion_label_id
-    where l.project_id = ${projectId} and l.annotator = ${annotator} and i.lease_expires_at > now() and i.open
-    order by i.lease_expires_at, i.item_id
-    limit ${limit}`.execute(db);
-  return rows.map(toLeasedItem);
+export async function queueNext(db: Executor, projectId: number, annotator: string, n: number): Promise<LeasedItem[] | undefined> {
+  try {
+    // The lease expiry comes from the function: this statement's snapshot predates its update.
+    const { rows } = await sql<LeasedRow>`
+      select ${leasedColumns(sql`sl.name`, sql`q.lease_expires_at`)}
+      from queue_next(${projectId}, ${annotator}, ${n}) with ordinality as q(item_id, lease_expires_at, position)
+      join item i on i.item_id = q.item_id
+      left join label sl on sl.label_id = i.suggestion_label_id
+      order by q.position`.execute(db);
+    return rows.map(toLeasedItem);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P0002') return undefined;
+    throw err;
+  }
 }
 
 export async function renewLeases(

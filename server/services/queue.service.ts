@@ -5,10 +5,9 @@ import { annotatorProgress } from '../repositories/annotation.repository.js';
 import { findItemRef } from '../repositories/item.repository.js';
 import {
   countOpenItems,
-  heldLeases,
   insertSkip,
   type LeasedItem,
-  leaseNextItems,
+  queueNext,
   releaseLease,
   renewLeases,
 } from '../repositories/queue.repository.js';
@@ -25,8 +24,6 @@ export class QueueService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly projects: ProjectService,
-    /** Injected so tests can make the holdout draw deterministic. */
-    private readonly random: () => number = Math.random,
   ) {}
 
   /**
@@ -35,30 +32,9 @@ export class QueueService {
    * evaluation sample), else the next item in the promoted model's priority order.
    */
   async next(projectId: number, annotator: string, n: number): Promise<QueuePick[]> {
-    const project = await this.projects.require(projectId);
-    const held = await heldLeases(this.db, projectId, annotator, n);
-    const wanted = n - held.length;
-    let fresh: LeasedItem[] = [];
-    if (wanted > 0) {
-      let holdout = 0;
-      for (let i = 0; i < wanted; i++) if (this.random() < project.holdoutShare) holdout += 1;
-      const request = {
-        projectId,
-        annotator,
-        excludeOwnLabels: project.overlap > 1,
-        seconds: project.leaseSeconds,
-      };
-      fresh = await leaseNextItems(this.db, { ...request, priority: wanted - holdout, holdout });
-      if (fresh.length < wanted) {
-        // One of the two orders ran dry (or lost rows to concurrent pickers): fill from both.
-        const more = await leaseNextItems(this.db, { ...request, priority: wanted - fresh.length, holdout: wanted - fresh.length });
-        const all = [...fresh, ...more];
-        fresh = all.slice(0, wanted);
-        for (const extra of all.slice(wanted)) await releaseLease(this.db, extra.itemId, annotator);
-      }
-      fresh.sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity));
-    }
-    return [...held, ...interleave(fresh)].map((item) => ({ ...item, reason: reasonFor(item) }));
+    const items = await queueNext(this.db, projectId, annotator, n);
+    if (!items) throw new NotFoundError(`Project ${projectId}`);
+    return interleave(items).map((item) => ({ ...item, reason: reasonFor(item) }));
   }
 
   async skip(itemId: number, annotator: string): Promise<void> {
@@ -99,11 +75,12 @@ function reasonFor(item: LeasedItem): QueuePick['reason'] {
   return { strategy: item.scoreStrategy ?? 'model', score: item.score, holdout: false };
 }
 
-/** Spreads holdout picks among the priority picks so audits do not arrive in a clump. */
+/** Priority picks by score, with the holdout picks spread among them so audits do not clump. */
 function interleave(items: LeasedItem[]): LeasedItem[] {
   const holdout = items.filter((i) => i.holdout);
-  const priority = items.filter((i) => !i.holdout);
-  if (holdout.length === 0 || priority.length === 0) return items;
+  const priority = items.filter((i) => !i.holdout).sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity));
+  if (holdout.length === 0) return priority;
+  if (priority.length === 0) return holdout;
   const out: LeasedItem[] = [];
   const step = (priority.length + holdout.length) / holdout.length;
   for (let i = 0, h = 0; out.length < items.length; i++) {
