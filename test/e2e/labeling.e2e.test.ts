@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page, type Request, type Route } from 'playwright-core';
+import type { Browser, Page, Request, Route } from 'playwright-core';
+import { hasChromium, launchChromium } from '../support/browser';
 import { startTestServer, type TestServer } from '../support/test-server';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 interface CreatedProject {
   id: number;
@@ -18,7 +16,7 @@ interface ListedItem {
   annotation: { annotator: string; source: string } | null;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('labeling in the browser', () => {
+describe.skipIf(!hasChromium)('labeling in the browser', () => {
   let server: TestServer;
   let browser: Browser;
   let page: Page;
@@ -26,19 +24,7 @@ describe.skipIf(!existsSync(CHROMIUM))('labeling in the browser', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -399,6 +385,17 @@ describe.skipIf(!existsSync(CHROMIUM))('labeling in the browser', () => {
 
     await page.goto('about:blank');
     await expect.poll(other).toBe(3);
+  });
+
+  it('links to the labeling page from the projects list and the project page', async () => {
+    const project = await createProject('Linked', { items: textItems(1) });
+    await page.goto(server.url);
+    await page.getByRole('row', { name: /Linked/ }).getByRole('link', { name: 'Start labeling' }).click();
+    await page.waitForURL(`**/projects/${project.id}/label`);
+
+    await page.goto(`${server.url}/projects/${project.id}`);
+    await page.getByRole('link', { name: /Start labeling/ }).click();
+    await page.waitForURL(`**/projects/${project.id}/label`);
   });
 
   it('shows a vector as a compact table of its values', async () => {

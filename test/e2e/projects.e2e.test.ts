@@ -1,16 +1,14 @@
-import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { hasChromium, launchChromium } from '../support/browser';
 import { startTestServer } from '../support/test-server';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 interface CreatedProject {
   id: number;
   name: string;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('projects in the browser', () => {
+describe.skipIf(!hasChromium)('projects in the browser', () => {
   let server: { url: string; close(): Promise<void> };
   let browser: Browser;
   let page: Page;
@@ -19,19 +17,7 @@ describe.skipIf(!existsSync(CHROMIUM))('projects in the browser', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -18,13 +18,14 @@ export class ItemQueue {
   /** The server's last answer held nothing new. */
   exhausted = $state(false);
   failure = $state<string | null>(null);
+  /** A request for more items is on its way. */
+  loading = $state(false);
 
   readonly #projectId: number;
   readonly #annotator: string;
   /** Items whose lease the server may still report as ours although they are decided. */
   readonly #isDecided: (itemId: number) => boolean;
   readonly #pendingCount: () => number;
-  #fetching = false;
   #exhaustedAt = 0;
 
   constructor(options: {
@@ -50,7 +51,7 @@ export class ItemQueue {
   }
 
   async fill(options: { force?: boolean } = {}) {
-    if (this.#fetching) return;
+    if (this.loading) return;
     if (!options.force && this.items.length >= REFILL_BELOW && !this.starting) return;
     if (
       !options.force &&
@@ -59,7 +60,7 @@ export class ItemQueue {
     ) {
       return;
     }
-    this.#fetching = true;
+    this.loading = true;
     try {
       // Items already leased to us come back first, including decided ones whose decision is
       // still on its way; ask for enough to get past them to fresh items.
@@ -75,7 +76,7 @@ export class ItemQueue {
       this.failure =
         error instanceof ApiError ? error.message : 'The next items could not be loaded.';
     } finally {
-      this.#fetching = false;
+      this.loading = false;
       this.starting = false;
     }
     // A batch that only refreshed held leases may still leave the buffer short.
