@@ -5,6 +5,7 @@ import type { ImportFormat } from '../import/parse-rows.js';
 import type { ItemWithAnnotation } from '../repositories/item.repository.js';
 import type { ImportService } from '../services/import.service.js';
 import type { ItemService } from '../services/item.service.js';
+import { itemContentJson } from './item-content.json.js';
 import { validate } from './validate.js';
 
 const projectParams = z.object({ projectId: z.coerce.number().int().positive() });
@@ -56,11 +57,7 @@ function toItemJson(item: ItemWithAnnotation) {
   return {
     id: item.itemId,
     externalId: item.externalId,
-    ...(item.text !== null && { text: item.text }),
-    ...(item.features !== null && { features: item.features }),
-    ...(item.image !== null && {
-      image: item.image.startsWith('data:') ? item.image : `/api/items/${item.itemId}/image`,
-    }),
+    ...itemContentJson(item),
     label: item.label,
     annotation: item.annotation && { ...item.annotation, createdAt: item.annotation.createdAt.toISOString() },
     suggestion: null,

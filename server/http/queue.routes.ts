@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { QueuePick, QueueService } from '../services/queue.service.js';
+import { itemContentJson } from './item-content.json.js';
 import { validate } from './validate.js';
 
 const annotator = z.string().trim().min(1, 'annotator is required').max(100);
@@ -42,9 +43,7 @@ function toQueueItemJson(pick: QueuePick) {
   return {
     id: pick.itemId,
     externalId: pick.externalId,
-    ...(pick.text !== null && { text: pick.text }),
-    ...(pick.features !== null && { features: pick.features }),
-    ...(pick.image !== null && { image: pick.image.startsWith('data:') ? pick.image : `/api/items/${pick.itemId}/image` }),
+    ...itemContentJson(pick),
     // Holdout items are shown without the model's guess so their labels stay an unbiased test set.
     suggestion:
       pick.holdout || pick.suggestionLabel === null

@@ -152,8 +152,23 @@ describe("selectBatch 'kmeans-margin'", () => {
       seed: 1,
       candidateFactor: 2,
       labeledCountsPerLabel: [3, 3],
+      randomShare: 0,
     });
     expect(picks.map((p) => p.index).sort()).toEqual([0, 3]);
     expect(picks.every((p) => p.strategy === 'kmeans-margin')).toBe(true);
+  });
+
+  it('spends a share of the batch on random picks that shrinks as labels accumulate', () => {
+    const probabilities = Array.from({ length: 200 }, (_, i) => [i / 200, 1 - i / 200]);
+    const randomCount = (labeled: number) =>
+      selectBatch({ strategy: 'kmeans-margin', probabilities, n: 20, seed: 5, labeledCountsPerLabel: [labeled / 2, labeled / 2] }).filter(
+        (p) => p.strategy === 'random',
+      ).length;
+    // 50 / (50 + labels) of 20 picks.
+    expect(randomCount(50)).toBe(10);
+    expect(randomCount(150)).toBe(5);
+    expect(randomCount(950)).toBe(1);
+    const picks = selectBatch({ strategy: 'kmeans-margin', probabilities, n: 20, seed: 5, labeledCountsPerLabel: [25, 25] });
+    expect(new Set(picks.map((p) => p.index)).size).toBe(20);
   });
 });

@@ -1,9 +1,9 @@
 import { error } from '@sveltejs/kit';
 import { getProject } from '$lib/api/client';
 import { throwLoadError } from '$lib/api/load-error';
-import type { PageLoad } from './$types';
+import type { LayoutLoad } from './$types';
 
-export const load: PageLoad = async ({ params, fetch }) => {
+export const load: LayoutLoad = async ({ params, fetch }) => {
   const projectId = Number(params.projectId);
   if (!Number.isSafeInteger(projectId) || projectId <= 0) {
     error(404, { message: `There is no project “${params.projectId}”.` });
