@@ -52,6 +52,7 @@ export interface StrategyResult {
 }
 
 const USES_REPRESENTATIONS: ReadonlySet<Strategy> = new Set(['cluster-margin', 'mixed-margin']);
+const USES_FEATURES: ReadonlySet<Strategy> = new Set(['badge', 'kmeans-margin']);
 
 function score(trained: TrainedClassifier, matrix: FeatureMatrix, truth: readonly number[]) {
   const probabilities = predictProba(trained, matrix);
@@ -131,7 +132,7 @@ export function runSimulation(request: SimulationRequest): StrategyResult[] {
           strategy,
           probabilities: inference.probabilities,
           representations: inference.representations,
-          features: strategy === 'badge' ? candidates : undefined,
+          features: USES_FEATURES.has(strategy) ? candidates : undefined,
           poolSize: unlabeled.length,
           n: Math.min(request.batch, budget - labeled.length),
           seed: seed * 100003 + round,
