@@ -25,7 +25,8 @@ export interface ParseLimits {
   maxJsonBytes: number;
 }
 
-export const defaultParseLimits: ParseLimits = { maxRowBytes: 8 * 1024 * 1024, maxJsonBytes: 256 * 1024 * 1024 };
+// A JSON array is parsed whole, so it is kept small; JSON Lines and CSV stream at any size.
+export const defaultParseLimits: ParseLimits = { maxRowBytes: 8 * 1024 * 1024, maxJsonBytes: 32 * 1024 * 1024 };
 
 export class UnreadableFileError extends Error {}
 

@@ -20,6 +20,7 @@ export interface ImportResult {
 }
 
 const batchSize = 2000;
+const writersInFlight = 2;
 const maxReportedErrors = 1000;
 /** Who an imported label is attributed to when the row does not say. */
 const importAnnotator = 'import';
@@ -34,7 +35,8 @@ export class ImportService {
   /**
    * Streams rows into the project in batches, each batch its own transaction, so every good
    * row before a failure is kept and a repeated import adds nothing. Bad rows are reported, not
-   * fatal. Parsing the next batch overlaps with writing the previous one.
+   * fatal. Parsing overlaps with writing, and up to `writersInFlight` batches are written at
+   * once, so the database can use more than one core.
    */
   async importItems(projectId: number, source: AsyncIterable<Uint8Array>, format: ImportFormat): Promise<ImportResult> {
     const project = await this.projects.require(projectId);
@@ -54,7 +56,17 @@ export class ImportService {
     };
 
     let batch: Array<ItemDraft & { annotator: string }> = [];
-    let writing: Promise<void> = Promise.resolve();
+    const writing = new Set<Promise<void>>();
+    let writeFailure: { error: unknown } | undefined;
+    const startWrite = (rows: typeof batch) => {
+      const write: Promise<void> = flush(rows)
+        .catch((error: unknown) => {
+          writeFailure ??= { error };
+        })
+        .finally(() => writing.delete(write));
+      writing.add(write);
+    };
+    const settle = () => Promise.all(writing);
     const queue = { holdoutShare: project.holdoutShare, overlap: project.overlap };
     const flush = async (rows: typeof batch) => {
       const { inserted, duplicates } = await this.writeBatch(projectId, rows, labelIds, queue);
@@ -84,21 +96,23 @@ export class ImportService {
         const annotator = typeof row.record.annotator === 'string' && row.record.annotator.trim() !== '' ? row.record.annotator.trim().slice(0, 200) : importAnnotator;
         batch.push({ ...draft, annotator });
         if (batch.length >= batchSize) {
-          await writing;
-          writing = flush(batch);
+          if (writing.size >= writersInFlight) await Promise.race(writing);
+          if (writeFailure) throw writeFailure.error;
+          startWrite(batch);
           batch = [];
         }
       }
     } catch (err) {
       if (err instanceof UnreadableFileError) {
-        await writing.catch(() => undefined);
+        await settle();
         throw new InvalidInputError(`The file cannot be read: ${err.message}`, { imported: result.imported });
       }
-      await writing.catch(() => undefined);
+      await settle();
       throw err;
     }
-    await writing;
-    if (batch.length > 0) await flush(batch);
+    if (batch.length > 0) startWrite(batch);
+    await settle();
+    if (writeFailure) throw writeFailure.error;
     result.errors.sort((a, b) => a.line - b.line);
     return result;
   }

@@ -43,8 +43,9 @@ export async function startBenchServer(databaseUrl: string, env: Record<string, 
   });
   if ((await exited(migrate)) !== 0) throw new Error('migrations failed');
   const port = await freePort();
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/main.ts'], {
+  // Exactly what `npm start` runs after building the web app, so memory is measured as users run it.
+  const { scripts } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: { serve: string } };
+  const child = spawn('sh', ['-c', `exec ${scripts.serve}`], {
     cwd: repoRoot,
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', DEMO: 'off', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
