@@ -75,18 +75,10 @@ function reasonFor(item: LeasedItem): QueuePick['reason'] {
   return { strategy: item.scoreStrategy ?? 'model', score: item.score, holdout: false };
 }
 
-/** Priority picks by score, with the holdout picks spread among them so audits do not clump. */
+/** Priority picks by score, with the holdout picks spread evenly among them so audits do not clump. */
 function interleave(items: LeasedItem[]): LeasedItem[] {
   const holdout = items.filter((i) => i.holdout);
-  const priority = items.filter((i) => !i.holdout).sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity));
-  if (holdout.length === 0) return priority;
-  if (priority.length === 0) return holdout;
-  const out: LeasedItem[] = [];
-  const step = (priority.length + holdout.length) / holdout.length;
-  for (let i = 0, h = 0; out.length < items.length; i++) {
-    if (h < holdout.length && i >= Math.floor(h * step + step / 2)) out.push(holdout[h++]);
-    else if (priority.length > 0) out.push(priority.shift()!);
-    else out.push(holdout[h++]);
-  }
+  const out = items.filter((i) => !i.holdout).sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity));
+  holdout.forEach((item, h) => out.splice(Math.round(((h + 1) * items.length) / (holdout.length + 1)), 0, item));
   return out;
 }
