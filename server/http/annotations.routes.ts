@@ -1,8 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import type { AnnotationRecord } from '../repositories/annotation.repository.js';
-import type { AnnotationService } from '../services/annotation.service.js';
+import type { AnnotationRecord, AnnotationService } from '../services/annotation.service.js';
 import { validate } from './validate.js';
 
 const itemParams = z.object({ itemId: z.coerce.number().int().positive() });

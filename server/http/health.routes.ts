@@ -1,8 +1,7 @@
 import { Hono } from 'hono';
-import type { DatabaseKind } from '../db/create-db.js';
 
 export interface HealthInfo {
-  database: DatabaseKind;
+  database: 'pglite' | 'postgres';
   tfjsBackend: string;
   version: string;
 }

@@ -2,9 +2,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { ImportFormat } from '../import/parse-rows.js';
-import type { ItemWithAnnotation } from '../repositories/item.repository.js';
 import type { ImportService } from '../services/import.service.js';
-import type { ItemService } from '../services/item.service.js';
+import type { ItemService, ItemWithAnnotation } from '../services/item.service.js';
 import { itemContentJson } from './item-content.json.js';
 import { validate } from './validate.js';
 

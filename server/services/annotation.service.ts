@@ -7,6 +7,8 @@ import {
   recordHumanLabel,
 } from '../repositories/annotation.repository.js';
 
+export type { AnnotationRecord };
+
 export interface LabelDecision {
   label: string;
   annotator: string;

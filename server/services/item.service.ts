@@ -6,6 +6,8 @@ import { findItemRef, type ItemStatus, type ItemWithAnnotation, listItems } from
 import { listLabels } from '../repositories/label.repository.js';
 import type { ProjectService } from './project.service.js';
 
+export type { ItemWithAnnotation };
+
 export interface ItemPage {
   items: ItemWithAnnotation[];
   nextCursor: string | null;
