@@ -60,11 +60,6 @@ export function selectRows(matrix: FeatureMatrix, rows: readonly number[]): Feat
   return { kind: 'sparse', rows: rows.length, width: matrix.width, indptr, indices, values, rowScale, columnScale: matrix.columnScale };
 }
 
-/** Value of entry k (in row r) of a sparse matrix, scales applied. */
-export function entryValue(matrix: SparseMatrix, r: number, k: number): number {
-  return (matrix.rowScale ? matrix.rowScale[r] : 1) * matrix.values[k] * (matrix.columnScale ? matrix.columnScale[matrix.indices[k]] : 1);
-}
-
 /** Dot product of rows a and b of the same matrix. */
 export function rowDot(matrix: FeatureMatrix, a: number, b: number): number {
   if (matrix.kind === 'dense') {
