@@ -9,7 +9,7 @@ import { type Kysely, sql } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .alterTable('project')
-    .addColumn('holdout_share', 'real', (col) => col.notNull().defaultTo(0.1))
+    .addColumn('holdout_share', 'double precision', (col) => col.notNull().defaultTo(0.1))
     .addColumn('overlap', 'integer', (col) => col.notNull().defaultTo(1))
     .addColumn('lease_seconds', 'integer', (col) => col.notNull().defaultTo(300))
     .execute();

@@ -101,7 +101,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     language plpgsql as $$
     #variable_conflict use_column
     declare
-      v_share real; v_overlap int; v_seconds int; v_got int; v_wanted int; v_holdout int;
+      v_share float8; v_overlap int; v_seconds int; v_got int; v_wanted int; v_holdout int;
     begin
       select p.holdout_share, p.overlap, p.lease_seconds into v_share, v_overlap, v_seconds
       from project p where p.project_id = p_project;

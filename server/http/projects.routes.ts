@@ -16,6 +16,13 @@ const labelSchema = z.object({
     .nullish(),
 });
 
+/** Queue settings a project can be created with and change later. */
+const queueSettings = {
+  holdoutShare: z.number().min(0, 'holdoutShare is a share between 0 and 0.5').max(0.5, 'holdoutShare is a share between 0 and 0.5'),
+  overlap: z.number().int().min(1, 'overlap is 1 to 10 labels per item').max(10, 'overlap is 1 to 10 labels per item'),
+  leaseSeconds: z.number().int().min(30, 'leaseSeconds is 30 s to 1 day').max(86_400, 'leaseSeconds is 30 s to 1 day'),
+};
+
 export const newProjectSchema = z.object({
   name: z.string().trim().min(1, 'name is required').max(200),
   kind: z.enum(['text', 'vector', 'image']),
@@ -37,7 +44,20 @@ export const newProjectSchema = z.object({
       });
     }),
   guidelines: z.string().max(100_000).optional(),
+  holdoutShare: queueSettings.holdoutShare.optional(),
+  overlap: queueSettings.overlap.optional(),
+  leaseSeconds: queueSettings.leaseSeconds.optional(),
 });
+
+const projectPatchSchema = z
+  .object({
+    name: z.string().trim().min(1, 'name is required').max(200).optional(),
+    guidelines: z.string().max(100_000).optional(),
+    holdoutShare: queueSettings.holdoutShare.optional(),
+    overlap: queueSettings.overlap.optional(),
+    leaseSeconds: queueSettings.leaseSeconds.optional(),
+  })
+  .strict();
 
 const projectParams = z.object({ projectId: z.coerce.number().int().positive() });
 
@@ -50,6 +70,9 @@ export function projectRoutes(projects: ProjectService) {
     .get('/', async (c) => c.json({ projects: (await projects.list()).map(toProjectJson) }))
     .get('/:projectId', validate('param', projectParams), async (c) => {
       return c.json(toProjectJson(await projects.get(c.req.valid('param').projectId)));
+    })
+    .patch('/:projectId', bodyLimit({ maxSize: 1024 * 1024 }), validate('param', projectParams), validate('json', projectPatchSchema), async (c) => {
+      return c.json(toProjectJson(await projects.update(c.req.valid('param').projectId, c.req.valid('json'))));
     });
 }
 
@@ -60,6 +83,9 @@ function toProjectJson(project: Project) {
     kind: project.kind,
     labels: project.labels,
     guidelines: project.guidelines,
+    holdoutShare: project.holdoutShare,
+    overlap: project.overlap,
+    leaseSeconds: project.leaseSeconds,
     createdAt: project.createdAt.toISOString(),
     counts: project.counts,
   };

@@ -47,6 +47,22 @@ export async function insertItems(
   return rows.map((r) => ({ itemId: r.item_id, externalId: r.external_id, labelId: r.label_id }));
 }
 
+/**
+ * Applies a new holdout share to the items nobody has labeled yet: membership is still decided by
+ * each item's random key, so the holdout stays a uniform sample. Labeled holdout items keep their
+ * place in the evaluation set.
+ */
+export async function reassignHoldout(db: Executor, projectId: number, share: number): Promise<void> {
+  await sql`update item set holdout = random_key < ${share}
+    where project_id = ${projectId} and label_count = 0 and holdout <> (random_key < ${share})`.execute(db);
+}
+
+/** Reopens or closes items after the project changes how many labels each item needs. */
+export async function applyOverlap(db: Executor, projectId: number, overlap: number): Promise<void> {
+  await sql`update item set open = label_count < ${overlap}
+    where project_id = ${projectId} and open <> (label_count < ${overlap})`.execute(db);
+}
+
 export async function countItems(db: Executor, projectId: number): Promise<{ items: number; labeled: number }> {
   const row = await db
     .selectFrom('item')

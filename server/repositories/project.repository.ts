@@ -55,6 +55,26 @@ export async function countProjects(db: Executor): Promise<number> {
   return n;
 }
 
+export interface ProjectPatch {
+  name?: string;
+  guidelines?: string;
+  holdoutShare?: number;
+  overlap?: number;
+  leaseSeconds?: number;
+}
+
+export async function updateProject(db: Executor, projectId: number, patch: ProjectPatch): Promise<void> {
+  const values = {
+    ...(patch.name !== undefined && { name: patch.name }),
+    ...(patch.guidelines !== undefined && { guidelines: patch.guidelines }),
+    ...(patch.holdoutShare !== undefined && { holdout_share: patch.holdoutShare }),
+    ...(patch.overlap !== undefined && { overlap: patch.overlap }),
+    ...(patch.leaseSeconds !== undefined && { lease_seconds: patch.leaseSeconds }),
+  };
+  if (Object.keys(values).length === 0) return;
+  await db.updateTable('project').set(values).where('project_id', '=', projectId).execute();
+}
+
 /** Fixes the feature-row length of a vector project the first time items arrive. */
 export async function setVectorDimIfUnset(db: Executor, projectId: number, dim: number): Promise<number> {
   await db

@@ -2,14 +2,22 @@ import type { Kysely } from 'kysely';
 import type { Database, ItemKind } from '../db/schema.js';
 import { NotFoundError } from '../errors.js';
 import { countItems } from '../repositories/item.repository.js';
+import { applyOverlap, reassignHoldout } from '../repositories/item.repository.js';
 import { insertLabels, type LabelRecord, listLabels } from '../repositories/label.repository.js';
-import { countProjects, findProject, insertProject, listProjects, type ProjectRecord } from '../repositories/project.repository.js';
+import {
+  countProjects,
+  findProject,
+  insertProject,
+  listProjects,
+  type ProjectPatch,
+  type ProjectRecord,
+  updateProject,
+} from '../repositories/project.repository.js';
 
-export interface NewProject {
+export interface NewProject extends Omit<ProjectPatch, 'name'> {
   name: string;
   kind: ItemKind;
   labels: ReadonlyArray<{ name: string; hotkey?: string | null }>;
-  guidelines?: string;
 }
 
 export interface Project extends ProjectRecord {
@@ -27,12 +35,31 @@ export class ProjectService {
         kind: input.kind,
         guidelines: input.guidelines ?? '',
       });
+      await updateProject(trx, project.id, {
+        holdoutShare: input.holdoutShare,
+        overlap: input.overlap,
+        leaseSeconds: input.leaseSeconds,
+      });
       await insertLabels(
         trx,
         project.id,
         input.labels.map((label) => ({ name: label.name.trim(), hotkey: label.hotkey || null })),
       );
       return project.id;
+    });
+    return this.get(projectId);
+  }
+
+  /**
+   * Changes a project's name, guidelines or queue settings in one transaction; a new holdout share
+   * or overlap is applied to the items at once.
+   */
+  async update(projectId: number, patch: ProjectPatch): Promise<Project> {
+    await this.require(projectId);
+    await this.db.transaction().execute(async (trx) => {
+      await updateProject(trx, projectId, patch);
+      if (patch.holdoutShare !== undefined) await reassignHoldout(trx, projectId, patch.holdoutShare);
+      if (patch.overlap !== undefined) await applyOverlap(trx, projectId, patch.overlap);
     });
     return this.get(projectId);
   }

@@ -78,3 +78,63 @@ describe('unexpected failures', () => {
     expect(JSON.stringify(body)).not.toMatch(/relation|does not exist|select|stack/i);
   });
 });
+
+describe.each(testDatabaseKinds())('project settings on %s', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(kind);
+  });
+  afterAll(() => t.close());
+
+  const importItems = (projectId: number, n: number) =>
+    t.call(
+      'POST',
+      `/api/projects/${projectId}/items`,
+      Array.from({ length: n }, (_, i) => JSON.stringify({ id: `s${i}`, text: `item ${i}` })).join('\n'),
+      'application/x-ndjson',
+    );
+  const holdoutCount = async (projectId: number) =>
+    (await sql<{ n: number }>`select count(*)::int as n from item where project_id = ${projectId} and holdout`.execute(t.database.db))
+      .rows[0].n;
+
+  it('creates a project with queue settings and answers them with the project', async () => {
+    const { status, body } = await t.call('POST', '/api/projects', { ...textProject, holdoutShare: 0.2, overlap: 3, leaseSeconds: 120 });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ holdoutShare: 0.2, overlap: 3, leaseSeconds: 120 });
+    const defaults = await t.call('POST', '/api/projects', textProject);
+    expect(defaults.body).toMatchObject({ holdoutShare: 0.1, overlap: 1, leaseSeconds: 300 });
+  });
+
+  it('changes name, guidelines and the holdout share, and re-draws the holdout among unlabeled items', async () => {
+    const { body: project } = await t.call('POST', '/api/projects', textProject);
+    await importItems(project.id, 200);
+    const { status, body } = await t.call('PATCH', `/api/projects/${project.id}`, { name: 'Renamed', guidelines: '## New', holdoutShare: 0 });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ name: 'Renamed', guidelines: '## New', holdoutShare: 0 });
+    expect(await holdoutCount(project.id)).toBe(0);
+    await t.call('PATCH', `/api/projects/${project.id}`, { holdoutShare: 0.5 });
+    expect(await holdoutCount(project.id)).toBeGreaterThan(60);
+  });
+
+  it('gives an item to more annotators after the overlap is raised', async () => {
+    const { body: project } = await t.call('POST', '/api/projects', { ...textProject, holdoutShare: 0 });
+    await importItems(project.id, 1);
+    const [item] = (await t.call('POST', `/api/projects/${project.id}/queue/next`, { annotator: 'a', n: 1 })).body.items;
+    const headers = { 'Content-Type': 'application/json', 'Idempotency-Key': `settings-${kind}-1` };
+    await t.app.request(`/api/items/${item.id}/annotations`, { method: 'POST', headers, body: JSON.stringify({ label: 'bug', annotator: 'a' }) });
+    expect((await t.call('POST', `/api/projects/${project.id}/queue/next`, { annotator: 'b' })).body.items).toEqual([]);
+    await t.call('PATCH', `/api/projects/${project.id}`, { overlap: 2 });
+    const forB = (await t.call('POST', `/api/projects/${project.id}/queue/next`, { annotator: 'b' })).body.items;
+    expect(forB.map((i: { id: number }) => i.id)).toEqual([item.id]);
+  });
+
+  it('rejects out-of-range settings and fields it does not know, changing nothing', async () => {
+    const { body: project } = await t.call('POST', '/api/projects', textProject);
+    for (const patch of [{ holdoutShare: 0.9 }, { overlap: 0 }, { leaseSeconds: 5 }, { kind: 'image' }, { id: 99 }]) {
+      const res = await t.call('PATCH', `/api/projects/${project.id}`, patch);
+      expect(res).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+    }
+    expect((await t.call('GET', `/api/projects/${project.id}`)).body).toEqual(project);
+    expect((await t.call('PATCH', '/api/projects/999999', { name: 'x' })).status).toBe(404);
+  });
+});
