@@ -193,6 +193,24 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
     expect(await page.getByRole('button', { name: 'Back' }).isDisabled()).toBe(true);
   });
 
+  it('changes the queue settings from the project page', async () => {
+    const project = await createProject({ name: 'Settings', kind: 'text', labels: [{ name: 'a' }, { name: 'b' }] });
+    await page.goto(`${server.url}/projects/${project.id}`);
+    await page.getByLabel('Labels per item').fill('2');
+    await page.getByLabel('Random audit share').fill('20');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('Saved.').waitFor();
+    const saved = (await (await fetch(`${server.url}/api/projects/${project.id}`)).json()) as Record<string, unknown>;
+    expect(saved).toMatchObject({ overlap: 2, holdoutShare: 0.2, leaseSeconds: 300 });
+
+    // Out of range: the form refuses to send it and the saved share stays.
+    await page.getByLabel('Random audit share').fill('80');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    expect(await page.getByLabel('Random audit share').evaluate((el) => (el as unknown as { validity: { rangeOverflow: boolean } }).validity.rangeOverflow)).toBe(true);
+    const after = (await (await fetch(`${server.url}/api/projects/${project.id}`)).json()) as Record<string, unknown>;
+    expect(after.holdoutShare).toBe(0.2);
+  });
+
   it('renders guidelines and imported text as inert text', async () => {
     const project = await createProject({
       name: 'Hostile content',

@@ -18,9 +18,16 @@ export interface Project {
   kind: ItemKind;
   labels: Label[];
   guidelines: string;
+  /** Share of queue picks drawn at random as holdout (evaluation) items. */
+  holdoutShare: number;
+  /** Labels each item needs, from different annotators. */
+  overlap: number;
+  leaseSeconds: number;
   createdAt: string;
   counts: { items: number; labeled: number };
 }
+
+export type ProjectPatch = Partial<Pick<Project, 'name' | 'guidelines' | 'holdoutShare' | 'overlap' | 'leaseSeconds'>>;
 
 export interface NewProject {
   name: string;
@@ -209,7 +216,7 @@ interface RequestOptions {
 
 async function send(
   fetchFn: Fetch,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body: unknown,
   options: RequestOptions,
@@ -243,7 +250,7 @@ async function send(
 
 async function request<T>(
   fetchFn: Fetch,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PATCH',
   path: string,
   body?: unknown,
   options: RequestOptions = {},
@@ -290,6 +297,10 @@ export function getProject(projectId: number, fetchFn: Fetch = fetch): Promise<P
 
 export function createProject(project: NewProject, fetchFn: Fetch = fetch): Promise<Project> {
   return request(fetchFn, 'POST', '/projects', project);
+}
+
+export function updateProject(projectId: number, patch: ProjectPatch, fetchFn: Fetch = fetch): Promise<Project> {
+  return request(fetchFn, 'PATCH', `/projects/${projectId}`, patch);
 }
 
 export function listItems(
