@@ -59,7 +59,7 @@ function toItemJson(item: ItemWithAnnotation) {
     ...itemContentJson(item),
     label: item.label,
     annotation: item.annotation && { ...item.annotation, createdAt: item.annotation.createdAt.toISOString() },
-    suggestion: null,
+    suggestion: item.suggestion,
     createdAt: item.createdAt.toISOString(),
   };
 }

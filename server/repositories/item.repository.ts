@@ -92,6 +92,8 @@ export interface ItemWithAnnotation {
   label: string | null;
   createdAt: Date;
   annotation: { label: string; annotator: string; source: AnnotationSource; createdAt: Date } | null;
+  /** The promoted model's guess, from its latest scoring run. */
+  suggestion: { label: string; confidence: number | null; roundId: number | null } | null;
 }
 
 /**
@@ -112,6 +114,10 @@ export async function listItems(db: Executor, query: ItemQuery): Promise<ItemWit
       r.annotation_label === null || r.annotator === null || r.source === null || r.annotated_at === null
         ? null
         : { label: r.annotation_label, annotator: r.annotator, source: r.source, createdAt: r.annotated_at },
+    suggestion:
+      r.suggestion_label === null
+        ? null
+        : { label: r.suggestion_label, confidence: r.suggestion_confidence, roundId: r.score_round_id },
   }));
 }
 
@@ -120,6 +126,7 @@ export function listItemsQuery(db: Executor, query: ItemQuery) {
   let q = db
     .selectFrom('item as i')
     .leftJoin('label as il', 'il.label_id', 'i.label_id')
+    .leftJoin('label as sl', 'sl.label_id', 'i.suggestion_label_id')
     .leftJoinLateral(
       (eb) =>
         eb
@@ -140,6 +147,9 @@ export function listItemsQuery(db: Executor, query: ItemQuery) {
       'i.image',
       'i.created_at',
       'il.name as current_label',
+      'sl.name as suggestion_label',
+      'i.suggestion_confidence',
+      'i.score_round_id',
       'latest.label as annotation_label',
       'latest.annotator',
       'latest.source',

@@ -129,6 +129,8 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
     const items = await next('ann', 3);
     expect(items.map((i) => i.reason.score)).toEqual([...items.map((i) => i.reason.score)].sort((a, b) => b! - a!));
     expect(items[0]).toMatchObject({ reason: { strategy: 'margin', holdout: false }, suggestion: { label: 'bug', confidence: 0.6 } });
+    const listed = await t.call('GET', `/api/projects/${projectId}/items?limit=1`);
+    expect(listed.body.items[0].suggestion).toEqual({ label: 'bug', confidence: 0.6, roundId: null });
 
     await sql`update item set holdout = true where project_id = ${projectId}`.execute(db);
     await sql`update project set holdout_share = 1 where project_id = ${projectId}`.execute(db);
