@@ -75,42 +75,59 @@ export type LabelOutcome =
   | { kind: 'stored'; annotation: AnnotationRecord }
   | { kind: 'item_not_found' | 'label_not_found' | 'not_stored' };
 
+export interface HumanLabel {
+  itemId: number;
+  label: string;
+  annotator: string;
+  durationMs: number | null;
+  idempotencyKey: string | null;
+}
+
 /**
- * Records a human label in one round trip (`record_human_label`, see its migration): locks the
- * item, appends the annotation as the next version of this annotator's label unless the item
- * already has all the labels it needs from others, and moves the item's current label, label
- * count and lease along. `not_stored` covers both a repeated idempotency key and an item labeled
- * by others; the caller tells them apart.
+ * Records human labels in one round trip and one commit (`record_human_labels`, see its
+ * migrations): for each decision, locks the item, appends the annotation as the next version of
+ * this annotator's label unless the item already has all the labels it needs from others, and
+ * moves the item's current label, label count and lease along. Outcomes come back in the order of
+ * `decisions`. `not_stored` covers both a repeated idempotency key and an item labeled by others;
+ * the caller tells them apart.
  */
-export async function recordHumanLabel(
-  db: Executor,
-  d: { itemId: number; label: string; annotator: string; durationMs: number | null; idempotencyKey: string | null },
-): Promise<LabelOutcome> {
+export async function recordHumanLabels(db: Executor, decisions: readonly HumanLabel[]): Promise<LabelOutcome[]> {
   const { rows } = await sql<{
+    ord: number;
     item_found: boolean;
     label_found: boolean;
     annotation_id: number | null;
     created_at: Date | null;
     version: number | null;
-  }>`select * from record_human_label(${d.itemId}, ${d.label}, ${d.annotator}, ${d.durationMs}::int, ${d.idempotencyKey}::text)`.execute(db);
-  const r = rows[0];
-  if (!r.item_found) return { kind: 'item_not_found' };
-  if (!r.label_found) return { kind: 'label_not_found' };
-  if (r.annotation_id === null) return { kind: 'not_stored' };
-  return {
-    kind: 'stored',
-    annotation: {
-      id: r.annotation_id,
-      itemId: d.itemId,
-      label: d.label,
-      annotator: d.annotator,
-      source: 'human',
-      durationMs: d.durationMs,
-      createdAt: r.created_at!,
-      version: r.version!,
-      idempotencyKey: d.idempotencyKey,
-    },
-  };
+  }>`select * from record_human_labels(
+      ${decisions.map((d) => d.itemId)}::int[], ${decisions.map((d) => d.label)}::text[],
+      ${decisions.map((d) => d.annotator)}::text[], ${decisions.map((d) => d.durationMs)}::int[],
+      ${decisions.map((d) => d.idempotencyKey)}::text[])`.execute(db);
+  const outcomes = new Array<LabelOutcome>(decisions.length);
+  for (const r of rows) {
+    const d = decisions[r.ord - 1];
+    outcomes[r.ord - 1] = !r.item_found
+      ? { kind: 'item_not_found' }
+      : !r.label_found
+        ? { kind: 'label_not_found' }
+        : r.annotation_id === null
+          ? { kind: 'not_stored' }
+          : {
+              kind: 'stored',
+              annotation: {
+                id: r.annotation_id,
+                itemId: d.itemId,
+                label: d.label,
+                annotator: d.annotator,
+                source: 'human',
+                durationMs: d.durationMs,
+                createdAt: r.created_at!,
+                version: r.version!,
+                idempotencyKey: d.idempotencyKey,
+              },
+            };
+  }
+  return outcomes;
 }
 
 export async function annotatorProgress(

@@ -4,8 +4,11 @@ import { AppError, ConflictError, InvalidInputError, NotFoundError } from '../er
 import {
   type AnnotationRecord,
   findAnnotationByIdempotencyKey,
-  recordHumanLabel,
+  type HumanLabel,
+  type LabelOutcome,
+  recordHumanLabels,
 } from '../repositories/annotation.repository.js';
+import { Batcher } from './batcher.js';
 
 export type { AnnotationRecord };
 
@@ -16,7 +19,12 @@ export interface LabelDecision {
 }
 
 export class AnnotationService {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Labels arriving together are stored with one commit; each is answered only after it. */
+  private readonly labels: Batcher<HumanLabel, LabelOutcome>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.labels = new Batcher((decisions) => recordHumanLabels(this.db, decisions));
+  }
 
   /**
    * Stores a human label exactly once per idempotency key: a retry of the same decision answers
@@ -25,7 +33,7 @@ export class AnnotationService {
    * the item still needs a label from someone who has not given one.
    */
   async submit(itemId: number, decision: LabelDecision, idempotencyKey: string | null): Promise<AnnotationRecord> {
-    const outcome = await recordHumanLabel(this.db, {
+    const outcome = await this.labels.call({
       itemId,
       label: decision.label,
       annotator: decision.annotator,
