@@ -108,6 +108,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       if not found then
         raise exception 'project % not found', p_project using errcode = 'no_data_found';
       end if;
+      -- A lease lost in a crash only returns its item to the queue early, so its commit need not
+      -- wait for the disk; labels are always committed synchronously.
+      perform set_config('synchronous_commit', 'off', true);
       return query
         select l.item_id, i.lease_expires_at from lease l
         join item i on i.item_id = l.item_id and i.lease_annotator = l.annotator
