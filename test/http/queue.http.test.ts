@@ -159,6 +159,16 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
     expect(body).toEqual({ labeledToday: 2, labeledTotal: 2, averageMs: 1500, remaining: 38 });
   });
 
+  it('answers 404 for an unknown project without disturbing requests for a known one', async () => {
+    const [unknown, known] = await Promise.all([
+      t.call('POST', '/api/projects/999999/queue/next', { annotator: 'ann' }),
+      t.call('POST', `/api/projects/${projectId}/queue/next`, { annotator: 'ann', n: 2 }),
+    ]);
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(known.status).toBe(200);
+    expect(known.body.items).toHaveLength(2);
+  });
+
   it('rejects a label outside the label set and an unknown item', async () => {
     const [item] = await next('ann', 1);
     expect((await submit(item.id, 'ann', 'nope')).status).toBe(400);
