@@ -1,5 +1,5 @@
 /** Table types for Kysely; one interface per table, columns as PostgreSQL returns them. */
-import type { ColumnType, Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Kysely, Selectable, Transaction } from 'kysely';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 
@@ -87,3 +87,6 @@ export type ProjectRow = Selectable<ProjectTable>;
 export type LabelRow = Selectable<LabelTable>;
 export type ItemRow = Selectable<ItemTable>;
 export type AnnotationRow = Selectable<AnnotationTable>;
+
+/** What repository functions run on: the database, or a transaction a service opened. */
+export type Executor = Kysely<Database> | Transaction<Database>;

@@ -2,9 +2,9 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AnnotationRecord, AnnotationService } from '../services/annotation.service.js';
+import { itemParams } from './params.js';
 import { validate } from './validate.js';
 
-const itemParams = z.object({ itemId: z.coerce.number().int().positive() });
 const decision = z.object({
   label: z.string().min(1, 'label is required').max(100),
   annotator: z.string().trim().min(1, 'annotator is required').max(100),

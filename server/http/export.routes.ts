@@ -2,9 +2,9 @@ import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import type { ExportService } from '../services/export.service.js';
+import { projectParams } from './params.js';
 import { validate } from './validate.js';
 
-const projectParams = z.object({ projectId: z.coerce.number().int().positive() });
 const exportQuery = z.object({ format: z.enum(['jsonl', 'csv']).default('jsonl') });
 
 const contentTypes = { jsonl: 'application/x-ndjson; charset=utf-8', csv: 'text/csv; charset=utf-8' } as const;

@@ -5,10 +5,9 @@ import type { ImportFormat } from '../import/parse-rows.js';
 import type { ImportService } from '../services/import.service.js';
 import type { ItemService, ItemWithAnnotation } from '../services/item.service.js';
 import { itemContentJson } from './item-content.json.js';
+import { itemParams, projectParams } from './params.js';
 import { validate } from './validate.js';
 
-const projectParams = z.object({ projectId: z.coerce.number().int().positive() });
-const itemParams = z.object({ itemId: z.coerce.number().int().positive() });
 
 const listQuery = z.object({
   status: z.enum(['unlabeled', 'labeled']).optional(),

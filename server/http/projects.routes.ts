@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Project, ProjectService } from '../services/project.service.js';
+import { projectParams } from './params.js';
 import { validate } from './validate.js';
 
 /** Keys the labeling page keeps for itself: digits pick labels by position, S skips, ? helps. */
@@ -59,7 +60,6 @@ const projectPatchSchema = z
   })
   .strict();
 
-const projectParams = z.object({ projectId: z.coerce.number().int().positive() });
 
 export function projectRoutes(projects: ProjectService) {
   return new Hono()

@@ -2,11 +2,10 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { QueuePick, QueueService } from '../services/queue.service.js';
 import { itemContentJson } from './item-content.json.js';
+import { itemParams, projectParams } from './params.js';
 import { validate } from './validate.js';
 
 const annotator = z.string().trim().min(1, 'annotator is required').max(100);
-const projectParams = z.object({ projectId: z.coerce.number().int().positive() });
-const itemParams = z.object({ itemId: z.coerce.number().int().positive() });
 
 /** The annotator's side of the queue: picks, leases, skips and progress. */
 export function queueRoutes(queue: QueueService) {

@@ -122,9 +122,13 @@ function readFeatures(value: unknown, expected: number | null): Array<number | n
     else return { message: `features[${i}] is not a finite number` };
   }
   if (expected !== null && out.length !== expected) {
-    return { message: `features has ${out.length} values; this project's items have ${expected}` };
+    return { message: featureLengthMismatch(out.length, expected) };
   }
   return out;
+}
+
+export function featureLengthMismatch(actual: number, expected: number): string {
+  return `features has ${actual} values; this project's items have ${expected}`;
 }
 
 function truncate(value: string): string {

@@ -1,7 +1,5 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
-import type { AnnotationSource, Database } from '../db/schema.js';
-
-type Executor = Kysely<Database> | Transaction<Database>;
+import { sql } from 'kysely';
+import type { AnnotationSource, Executor } from '../db/schema.js';
 
 export interface NewAnnotation {
   itemId: number;

@@ -1,7 +1,5 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
-import type { Database, ItemKind, ProjectRow } from '../db/schema.js';
-
-type Executor = Kysely<Database> | Transaction<Database>;
+import { sql } from 'kysely';
+import type { Executor, ItemKind, ProjectRow } from '../db/schema.js';
 
 export interface ProjectRecord {
   id: number;

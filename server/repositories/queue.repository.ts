@@ -2,10 +2,8 @@
  * Leases on items. A lease is two columns on the item row, so a competing `FOR UPDATE SKIP
  * LOCKED` pick either skips a row being leased or re-checks it after the lease is written.
  */
-import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
-import type { Database } from '../db/schema.js';
-
-type Executor = Kysely<Database> | Transaction<Database>;
+import { type RawBuilder, sql } from 'kysely';
+import type { Executor } from '../db/schema.js';
 
 export interface LeasedItem {
   itemId: number;

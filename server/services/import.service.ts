@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { InvalidInputError } from '../errors.js';
-import { checkItemRow, type ItemDraft, type RowContext } from '../import/item-row.js';
+import { checkItemRow, featureLengthMismatch, type ItemDraft, type RowContext } from '../import/item-row.js';
 import { type ImportFormat, parseRows, type RowError, UnreadableFileError } from '../import/parse-rows.js';
 import { insertAnnotations } from '../repositories/annotation.repository.js';
 import type { ImageFileRepository } from '../repositories/image-file.repository.js';
@@ -89,7 +89,7 @@ export class ImportService {
         if (draft.features !== null && ctx.vectorDim === null) {
           ctx.vectorDim = await setVectorDimIfUnset(this.db, projectId, draft.features.length);
           if (ctx.vectorDim !== draft.features.length) {
-            fail({ line: row.line, field: 'features', message: `features has ${draft.features.length} values; this project's items have ${ctx.vectorDim}` });
+            fail({ line: row.line, field: 'features', message: featureLengthMismatch(draft.features.length, ctx.vectorDim) });
             continue;
           }
         }
