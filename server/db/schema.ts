@@ -84,9 +84,6 @@ export interface Database {
 }
 
 export type ProjectRow = Selectable<ProjectTable>;
-export type LabelRow = Selectable<LabelTable>;
-export type ItemRow = Selectable<ItemTable>;
-export type AnnotationRow = Selectable<AnnotationTable>;
 
 /** What repository functions run on: the database, or a transaction a service opened. */
 export type Executor = Kysely<Database> | Transaction<Database>;
