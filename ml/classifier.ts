@@ -6,7 +6,7 @@ import { featurize, type Featurizer, type ItemInput } from './features/featurize
 import type { FeatureMatrix } from './features/feature-matrix';
 import { columnMapOf, type Architecture, type ModelState } from './model';
 import { infer } from './predict';
-import { trainOnMatrix, type TrainParams } from './train';
+import { trainOnMatrix, type EpochReport, type TrainParams } from './train';
 
 export interface TrainedClassifier {
   labels: string[];
@@ -34,6 +34,8 @@ export interface TrainClassifierRequest {
   model: Architecture;
   params?: TrainParams;
   seed: number;
+  /** Called after each epoch (same thread); throw to stop. */
+  onEpoch?: (report: EpochReport) => void;
 }
 
 export function trainClassifier(request: TrainClassifierRequest): TrainedClassifier {
@@ -61,6 +63,7 @@ export function trainClassifier(request: TrainClassifierRequest): TrainedClassif
     architecture: request.model,
     params: request.params,
     seed: request.seed,
+    onEpoch: request.onEpoch,
   });
   return {
     labels: request.labels.slice(),

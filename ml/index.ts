@@ -45,3 +45,16 @@ export {
   type StrategyResult,
   type CurvePoint,
 } from './simulation';
+export {
+  runRound,
+  scorePool,
+  type RoundRequest,
+  type RoundResult,
+  type RoundProgress,
+  type RoundPhase,
+  type PoolScores,
+  type PromotionPolicy,
+  type ScorePoolRequest,
+} from './round';
+export { RoundWorker, CancelSignal, CancelledError, type WorkerInputs } from './round-in-worker';
+export { compareAccuracy, type Comparison } from './metrics';

@@ -165,3 +165,70 @@ export function evaluate(request: EvaluateRequest): Metrics {
   }
   return metrics;
 }
+
+export interface ComparisonRequest {
+  /** True label index per item. */
+  truth: readonly number[];
+  /** The incumbent's and the challenger's probability rows for the same items. */
+  incumbent: readonly ArrayLike<number>[];
+  challenger: readonly ArrayLike<number>[];
+  bootstrap?: number;
+  confidence?: number;
+  seed?: number;
+}
+
+export interface Comparison {
+  count: number;
+  incumbentAccuracy: number;
+  challengerAccuracy: number;
+  /** challenger − incumbent accuracy. */
+  difference: number;
+  /** Paired percentile bootstrap interval of the difference. */
+  differenceInterval: Interval;
+  /** The challenger is worse only if the whole interval lies below zero. */
+  worseBeyondNoise: boolean;
+}
+
+/**
+ * Paired comparison of two models on the same items: resampling items (not models) keeps the
+ * correlation between their errors, so the interval is much tighter than comparing two
+ * independent accuracy intervals.
+ */
+export function compareAccuracy(request: ComparisonRequest): Comparison {
+  const n = request.truth.length;
+  const a = new Int8Array(n);
+  const b = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    a[i] = argmax(request.incumbent[i]) === request.truth[i] ? 1 : 0;
+    b[i] = argmax(request.challenger[i]) === request.truth[i] ? 1 : 0;
+  }
+  const mean = (values: Int8Array) => (n > 0 ? values.reduce((s, v) => s + v, 0) / n : 0);
+  const incumbentAccuracy = mean(a);
+  const challengerAccuracy = mean(b);
+  const difference = challengerAccuracy - incumbentAccuracy;
+  let interval: Interval = { low: difference, high: difference };
+  const resamples = request.bootstrap ?? 1000;
+  if (n > 0 && resamples > 0) {
+    const random = createRandom(request.seed ?? 0);
+    const differences: number[] = [];
+    for (let r = 0; r < resamples; r++) {
+      let sum = 0;
+      for (let s = 0; s < n; s++) {
+        const i = Math.floor(random() * n);
+        sum += b[i] - a[i];
+      }
+      differences.push(sum / n);
+    }
+    differences.sort((x, y) => x - y);
+    const alpha = (1 - (request.confidence ?? 0.95)) / 2;
+    interval = { low: percentile(differences, alpha), high: percentile(differences, 1 - alpha) };
+  }
+  return {
+    count: n,
+    incumbentAccuracy,
+    challengerAccuracy,
+    difference,
+    differenceInterval: interval,
+    worseBeyondNoise: n > 0 && interval.high < 0,
+  };
+}

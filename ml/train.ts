@@ -41,6 +41,16 @@ export interface TrainParams {
   dropout?: number;
 }
 
+/** Reported after every epoch; throwing from the callback stops training (e.g. on cancel). */
+export interface EpochReport {
+  epoch: number;
+  /** Planned epochs (early stopping may end sooner). */
+  epochs: number;
+  /** Weighted cross-entropy of the epoch's last batch, regularisation excluded. */
+  trainLoss: number;
+  validationLoss: number | null;
+}
+
 export interface TrainResult {
   state: ModelState;
   epochs: number;
@@ -89,6 +99,7 @@ export function trainOnMatrix(request: {
   architecture: Architecture;
   params?: TrainParams;
   seed: number;
+  onEpoch?: (report: EpochReport) => void;
 }): TrainResult {
   const { matrix, targets, classes, architecture, seed } = request;
   const n = targets.length;
@@ -166,6 +177,7 @@ export function trainOnMatrix(request: {
   let bestEpoch = 0;
   let epochsRun = 0;
   let step = 0;
+  let trainLoss: tf.Scalar | undefined;
   try {
     for (let epoch = 0; epoch < epochs && trainRows.length > 0; epoch++) {
       epochsRun = epoch + 1;
@@ -174,24 +186,38 @@ export function trainOnMatrix(request: {
         const rows = shuffled.slice(start, start + p.batchSize);
         const data = cached ?? { batch: inputBatch(matrix, rows, columnMap, topology.inputWidth, true), ...batchTargets(rows) };
         const dropout = { rate: p.dropout, seed: seed * 7919 + step++ };
-        optimizer.minimize(
+        const lastOfEpoch = request.onEpoch !== undefined && start + p.batchSize >= shuffled.length;
+        const cost = optimizer.minimize(
           () => {
             const z = logits(topology, params, data.batch, dropout);
-            let loss = crossEntropy(z, data.y, data.w);
+            const dataLoss = crossEntropy(z, data.y, data.w);
+            if (lastOfEpoch) trainLoss = tf.keep(dataLoss.clone());
+            let loss = dataLoss;
             for (const kernel of kernels) loss = tf.add(loss, tf.mul(penalty, tf.sum(tf.square(kernel))));
             return loss as tf.Scalar;
           },
           false,
           variables,
         );
+        cost?.dispose();
         if (!cached) {
           disposeBatch(data.batch);
           tf.dispose([data.y, data.w]);
         }
       }
+      let validationLoss: number | null = null;
       if (validation) {
         const v = validation;
-        const loss = tf.tidy(() => crossEntropy(logits(topology, params, v.batch), v.y, v.w).dataSync()[0]);
+        validationLoss = tf.tidy(() => crossEntropy(logits(topology, params, v.batch), v.y, v.w).dataSync()[0]);
+      }
+      if (request.onEpoch && trainLoss) {
+        const value = trainLoss.dataSync()[0];
+        trainLoss.dispose();
+        trainLoss = undefined;
+        request.onEpoch({ epoch: epochsRun, epochs, trainLoss: value, validationLoss });
+      }
+      if (validationLoss !== null) {
+        const loss = validationLoss;
         if (loss < bestLoss - 1e-4) {
           bestLoss = loss;
           bestEpoch = epochsRun;
@@ -210,6 +236,7 @@ export function trainOnMatrix(request: {
       validationLoss: validation ? bestLoss : null,
     };
   } finally {
+    trainLoss?.dispose();
     optimizer.dispose();
     tf.dispose(variables);
     params.columnScale?.dispose();

@@ -7,7 +7,12 @@ import { requestId } from 'hono/request-id';
 import type { Kysely } from 'kysely';
 import type { DatabaseKind } from './db/create-db.js';
 import type { Database } from './db/schema.js';
+import { RoundWorker } from '../ml/index.js';
 import { AppError } from './errors.js';
+import { dashboardRoutes } from './http/dashboard.routes.js';
+import { eventRoutes } from './http/events.routes.js';
+import { roundRoutes } from './http/rounds.routes.js';
+import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 import { annotationRoutes } from './http/annotations.routes.js';
 import { exportRoutes } from './http/export.routes.js';
 import { healthRoutes } from './http/health.routes.js';
@@ -16,11 +21,15 @@ import { projectRoutes } from './http/projects.routes.js';
 import { queueRoutes } from './http/queue.routes.js';
 import { ImageFileRepository } from './repositories/image-file.repository.js';
 import { AnnotationService } from './services/annotation.service.js';
+import { DashboardService } from './services/dashboard.service.js';
+import { EventBus } from './services/event-bus.js';
 import { ExportService } from './services/export.service.js';
 import { ImportService } from './services/import.service.js';
 import { ItemService } from './services/item.service.js';
 import { ProjectService } from './services/project.service.js';
 import { QueueService } from './services/queue.service.js';
+import { RoundRunner } from './services/round-runner.js';
+import { RoundService } from './services/round.service.js';
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -33,21 +42,37 @@ export interface AppDeps {
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
+export type Services = ReturnType<typeof createServices>;
+
 export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
   const images = new ImageFileRepository(deps.importDir);
+  const events = new EventBus();
   const projects = new ProjectService(deps.db);
+  const rounds = new RoundService(deps.db, projects, events);
   return {
+    events,
     projects,
     imports: new ImportService(deps.db, projects, images),
     items: new ItemService(deps.db, projects, images),
     exports: new ExportService(deps.db, projects),
     queue: new QueueService(deps.db, projects),
-    annotations: new AnnotationService(deps.db),
+    annotations: new AnnotationService(deps.db, (count) => events.labelsStored(count)),
+    rounds,
+    dashboard: new DashboardService(deps.db, projects, rounds),
+    /** Trains and scores on a worker thread, started on first use. */
+    roundWorker: new RoundWorker(),
+    images,
   };
 }
 
-export function createApp(deps: AppDeps) {
-  const services = createServices(deps);
+/** The background job loop (retraining rounds, scoring runs) over the app's services. */
+export function createJobRunner(db: Kysely<Database>, services: Services, options?: JobRunnerOptions): JobRunner {
+  const runner = new RoundRunner(db, services.roundWorker, services.images, services.events);
+  return new JobRunner(db, services.rounds, runner, services.events, options);
+}
+
+export function createApp(deps: AppDeps & { services?: Services }) {
+  const services = deps.services ?? createServices(deps);
   const log = deps.log ?? ((message, fields) => console.error(message, fields ?? ''));
 
   const api = new Hono()
@@ -57,7 +82,10 @@ export function createApp(deps: AppDeps) {
     .route('/projects', exportRoutes(services.exports))
     .route('/items', itemRoutes(services.items))
     .route('/items', annotationRoutes(services.annotations))
-    .route('/', queueRoutes(services.queue));
+    .route('/', queueRoutes(services.queue))
+    .route('/projects', roundRoutes(services.rounds))
+    .route('/projects', dashboardRoutes(services.dashboard))
+    .route('/projects', eventRoutes(services.projects, services.events));
 
   const app = new Hono();
   app.use(requestId());

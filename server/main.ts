@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { initBackend } from '../ml/backend.js';
-import { createApp, createServices } from './app.js';
+import { createApp, createJobRunner, createServices } from './app.js';
 import { loadConfig } from './config.js';
 import { createDb } from './db/create-db.js';
 import { createMigrator, migrateToLatest } from './db/migrate.js';
@@ -29,14 +29,19 @@ async function main(): Promise<void> {
   const tfjsBackend = await initBackend();
 
   const deps = { db: database.db, importDir: config.importDir };
+  const services = createServices(deps);
   if (config.demo === 'auto') {
-    const { projects, imports } = createServices(deps);
+    const { projects, imports } = services;
     const demo = await loadDemoIfEmpty(projects, imports, path.join(root, 'datasets', 'demo-wordnet.jsonl'));
     if (demo) console.log(`Loaded the demo project (${demo.imported} items).`);
   }
 
+  const jobs = createJobRunner(database.db, services);
+  jobs.start();
+
   const app = createApp({
     ...deps,
+    services,
     databaseKind: database.kind,
     tfjsBackend,
     version,
@@ -54,7 +59,11 @@ async function main(): Promise<void> {
     closing = true;
     console.log(`${signal} received, shutting down`);
     server.close(() => {
-      database.close().then(
+      jobs
+        .stop()
+        .then(() => services.roundWorker.close())
+        .then(() => database.close())
+        .then(
         () => process.exit(0),
         () => process.exit(1),
       );

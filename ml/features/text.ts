@@ -9,8 +9,8 @@ import type { SparseMatrix } from './feature-matrix';
 
 /** Hashed term counts of one document; indices ascending and unique. */
 export interface HashedText {
-  indices: number[];
-  counts: number[];
+  indices: readonly number[] | Int32Array;
+  counts: readonly number[] | Uint16Array;
 }
 
 export const HASH_BITS = 20;

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
+import { STRATEGIES } from '../../ml/index.js';
 import type { Project, ProjectService } from '../services/project.service.js';
 import { projectParams } from './params.js';
 import { validate } from './validate.js';
@@ -22,6 +23,14 @@ const queueSettings = {
   holdoutShare: z.number().min(0, 'holdoutShare is a share between 0 and 0.5').max(0.5, 'holdoutShare is a share between 0 and 0.5'),
   overlap: z.number().int().min(1, 'overlap is 1 to 10 labels per item').max(10, 'overlap is 1 to 10 labels per item'),
   leaseSeconds: z.number().int().min(30, 'leaseSeconds is 30 s to 1 day').max(86_400, 'leaseSeconds is 30 s to 1 day'),
+};
+
+/** How the project retrains: every N new labels (0 = by hand only), the queue's strategy, the model and promotion policy. */
+export const loopSettings = {
+  retrainEvery: z.number().int().min(0, 'retrainEvery is 0 (off) to 100,000 labels').max(100_000, 'retrainEvery is 0 (off) to 100,000 labels'),
+  strategy: z.enum(STRATEGIES),
+  model: z.enum(['softmax', 'mlp']),
+  promotion: z.enum(['always', 'never', 'if-better']),
 };
 
 export const newProjectSchema = z.object({
@@ -48,6 +57,10 @@ export const newProjectSchema = z.object({
   holdoutShare: queueSettings.holdoutShare.optional(),
   overlap: queueSettings.overlap.optional(),
   leaseSeconds: queueSettings.leaseSeconds.optional(),
+  retrainEvery: loopSettings.retrainEvery.optional(),
+  strategy: loopSettings.strategy.optional(),
+  model: loopSettings.model.optional(),
+  promotion: loopSettings.promotion.optional(),
 });
 
 const projectPatchSchema = z
@@ -57,6 +70,10 @@ const projectPatchSchema = z
     holdoutShare: queueSettings.holdoutShare.optional(),
     overlap: queueSettings.overlap.optional(),
     leaseSeconds: queueSettings.leaseSeconds.optional(),
+    retrainEvery: loopSettings.retrainEvery.optional(),
+    strategy: loopSettings.strategy.optional(),
+    model: loopSettings.model.optional(),
+    promotion: loopSettings.promotion.optional(),
   })
   .strict();
 
@@ -86,6 +103,11 @@ function toProjectJson(project: Project) {
     holdoutShare: project.holdoutShare,
     overlap: project.overlap,
     leaseSeconds: project.leaseSeconds,
+    retrainEvery: project.retrainEvery,
+    strategy: project.strategy,
+    model: project.model,
+    promotion: project.promotion,
+    promotedRoundId: project.promotedRoundId,
     createdAt: project.createdAt.toISOString(),
     counts: project.counts,
   };

@@ -1,5 +1,6 @@
 /** Image files that items refer to by path; every path stays inside the import folder. */
 import { createReadStream, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -34,6 +35,13 @@ export class ImageFileRepository {
       body: Readable.toWeb(createReadStream(resolved)) as ReadableStream<Uint8Array>,
       contentType: imageTypes[path.extname(resolved).toLowerCase()],
     };
+  }
+
+  /** The file's bytes, for training on it; null when the path is not usable. */
+  async read(relativePath: string): Promise<Uint8Array | null> {
+    const resolved = this.resolve(relativePath);
+    if (resolved === null || this.check(relativePath) !== null) return null;
+    return new Uint8Array(await readFile(resolved));
   }
 
   private resolve(relativePath: string): string | null {

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor, ItemKind, ProjectRow } from '../db/schema.js';
+import type { Executor, ItemKind, ProjectRow, PromotionPolicy } from '../db/schema.js';
 
 export interface ProjectRecord {
   id: number;
@@ -11,6 +11,12 @@ export interface ProjectRecord {
   overlap: number;
   leaseSeconds: number;
   createdAt: Date;
+  /** New labels that start a retraining round by themselves; 0 turns the automatic loop off. */
+  retrainEvery: number;
+  strategy: string;
+  model: string;
+  promotion: PromotionPolicy;
+  promotedRoundId: number | null;
 }
 
 function toProject(row: ProjectRow): ProjectRecord {
@@ -24,6 +30,11 @@ function toProject(row: ProjectRow): ProjectRecord {
     overlap: row.overlap,
     leaseSeconds: row.lease_seconds,
     createdAt: row.created_at,
+    retrainEvery: row.retrain_every,
+    strategy: row.strategy,
+    model: row.model,
+    promotion: row.promotion,
+    promotedRoundId: row.promoted_round_id,
   };
 }
 
@@ -59,6 +70,10 @@ export interface ProjectPatch {
   holdoutShare?: number;
   overlap?: number;
   leaseSeconds?: number;
+  retrainEvery?: number;
+  strategy?: string;
+  model?: string;
+  promotion?: PromotionPolicy;
 }
 
 export async function updateProject(db: Executor, projectId: number, patch: ProjectPatch): Promise<void> {
@@ -68,6 +83,10 @@ export async function updateProject(db: Executor, projectId: number, patch: Proj
     ...(patch.holdoutShare !== undefined && { holdout_share: patch.holdoutShare }),
     ...(patch.overlap !== undefined && { overlap: patch.overlap }),
     ...(patch.leaseSeconds !== undefined && { lease_seconds: patch.leaseSeconds }),
+    ...(patch.retrainEvery !== undefined && { retrain_every: patch.retrainEvery }),
+    ...(patch.strategy !== undefined && { strategy: patch.strategy }),
+    ...(patch.model !== undefined && { model: patch.model }),
+    ...(patch.promotion !== undefined && { promotion: patch.promotion }),
   };
   if (Object.keys(values).length === 0) return;
   await db.updateTable('project').set(values).where('project_id', '=', projectId).execute();
@@ -87,4 +106,9 @@ export async function setVectorDimIfUnset(db: Executor, projectId: number, dim: 
     .where('project_id', '=', projectId)
     .executeTakeFirstOrThrow();
   return row.vector_dim ?? dim;
+}
+
+/** Points the project's registry at a round's model (or at none). */
+export async function setPromotedRound(db: Executor, projectId: number, roundId: number | null): Promise<void> {
+  await db.updateTable('project').set({ promoted_round_id: roundId }).where('project_id', '=', projectId).execute();
 }

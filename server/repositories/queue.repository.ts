@@ -13,6 +13,7 @@ export interface LeasedItem {
   image: string | null;
   holdout: boolean;
   score: number | null;
+  priority: number | null;
   scoreStrategy: string | null;
   scoreRoundId: number | null;
   suggestionLabel: string | null;
@@ -90,7 +91,7 @@ export async function countOpenItems(db: Executor, projectId: number, annotator:
 }
 
 const leasedColumns = (suggestionLabel: RawBuilder<unknown>, leaseExpiresAt: RawBuilder<unknown>) =>
-  sql`i.item_id, i.external_id, i.text, i.features, i.image, i.holdout, i.score, i.score_strategy,
+  sql`i.item_id, i.external_id, i.text, i.features, i.image, i.holdout, i.score, i.priority, i.score_strategy,
   i.score_round_id, ${suggestionLabel} as suggestion_label, i.suggestion_confidence, ${leaseExpiresAt} as lease_expires_at`;
 
 interface LeasedRow {
@@ -101,6 +102,7 @@ interface LeasedRow {
   image: string | null;
   holdout: boolean;
   score: number | null;
+  priority: number | null;
   score_strategy: string | null;
   score_round_id: number | null;
   suggestion_label: string | null;
@@ -117,6 +119,7 @@ function toLeasedItem(r: LeasedRow): LeasedItem {
     image: r.image,
     holdout: r.holdout,
     score: r.score,
+    priority: r.priority,
     scoreStrategy: r.score_strategy,
     scoreRoundId: r.score_round_id,
     suggestionLabel: r.suggestion_label,

@@ -22,8 +22,17 @@ export class AnnotationService {
   /** Labels arriving together are stored with one commit; each is answered only after it. */
   private readonly labels: Batcher<HumanLabel, LabelOutcome>;
 
-  constructor(private readonly db: Kysely<Database>) {
-    this.labels = new Batcher((decisions) => recordHumanLabels(this.db, decisions));
+  /** `onStored` hears of every committed batch of labels (the automatic retraining loop listens). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly onStored: (count: number) => void = () => {},
+  ) {
+    this.labels = new Batcher(async (decisions) => {
+      const outcomes = await recordHumanLabels(this.db, decisions);
+      const stored = outcomes.filter((o) => o.kind === 'stored').length;
+      if (stored > 0) this.onStored(stored);
+      return outcomes;
+    });
   }
 
   /**

@@ -39,6 +39,10 @@ export class ProjectService {
         holdoutShare: input.holdoutShare,
         overlap: input.overlap,
         leaseSeconds: input.leaseSeconds,
+        retrainEvery: input.retrainEvery,
+        strategy: input.strategy,
+        model: input.model,
+        promotion: input.promotion,
       });
       await insertLabels(
         trx,

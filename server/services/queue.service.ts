@@ -75,10 +75,10 @@ function reasonFor(item: LeasedItem): QueuePick['reason'] {
   return { strategy: item.scoreStrategy ?? 'model', score: item.score, holdout: false };
 }
 
-/** Priority picks by score, with the holdout picks spread evenly among them so audits do not clump. */
+/** Priority picks in queue order, with the holdout picks spread evenly among them so audits do not clump. */
 function interleave(items: LeasedItem[]): LeasedItem[] {
   const holdout = items.filter((i) => i.holdout);
-  const out = items.filter((i) => !i.holdout).sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity));
+  const out = items.filter((i) => !i.holdout).sort((a, b) => (b.priority ?? -Infinity) - (a.priority ?? -Infinity));
   holdout.forEach((item, h) => out.splice(Math.round(((h + 1) * items.length) / (holdout.length + 1)), 0, item));
   return out;
 }

@@ -42,10 +42,10 @@ async function seed(databaseUrl: string): Promise<{ projectId: number; labels: s
     .execute();
   console.log(`Seeding ${items.toLocaleString('en')} scored items…`);
   await sql`
-    insert into item (project_id, external_id, text, random_key, holdout, score, score_strategy, suggestion_confidence)
+    insert into item (project_id, external_id, text, random_key, holdout, score, priority, score_strategy, suggestion_confidence)
     select ${projectId}, 'b' || g, 'customer message number ' || g || ' about an order that did not arrive', r, r < 0.1,
-           random(), 'margin', 0.5
-    from (select g, random() as r from generate_series(1, ${items}) g) s`.execute(db);
+           r2, r2, 'margin', 0.5
+    from (select g, random() as r, random() as r2 from generate_series(1, ${items}) g) s`.execute(db);
   await sql`analyze item`.execute(db);
   await db.destroy();
   return { projectId, labels };

@@ -124,7 +124,7 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
   it('orders by the model score, shows its suggestion, and hides it on random audit picks', async () => {
     const db = t.database.db;
     const labels = (await t.call('GET', `/api/projects/${projectId}`)).body.labels;
-    await sql`update item set score = 1.0 / (1 + item_id), score_strategy = 'margin', suggestion_label_id = ${labels[1].id},
+    await sql`update item set score = 1.0 / (1 + item_id), priority = 1.0 / (1 + item_id), score_strategy = 'margin', suggestion_label_id = ${labels[1].id},
       suggestion_confidence = 0.6 where project_id = ${projectId}`.execute(db);
     const items = await next('ann', 3);
     expect(items.map((i) => i.reason.score)).toEqual([...items.map((i) => i.reason.score)].sort((a, b) => b! - a!));

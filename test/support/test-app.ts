@@ -1,7 +1,8 @@
 /** The app over a fresh database, driven with `app.request()`; no port is opened. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp } from '../../server/app.js';
+import { createApp, createJobRunner, createServices, type Services } from '../../server/app.js';
+import type { JobRunner } from '../../server/jobs/job-runner.js';
 import type { DatabaseHandle, DatabaseKind } from '../../server/db/create-db.js';
 import { openTestDb } from './test-db.js';
 
@@ -10,6 +11,9 @@ export const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export interface TestApp {
   app: ReturnType<typeof createApp>;
   database: DatabaseHandle;
+  services: Services;
+  /** The background job loop, not started: tests drive it with `runOnce()`. */
+  jobs: JobRunner;
   /** Sends JSON (or a raw body with its content type) and answers the status and parsed body. */
   call(method: string, url: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -17,17 +21,23 @@ export interface TestApp {
 
 export async function createTestApp(kind: DatabaseKind = 'pglite'): Promise<TestApp> {
   const database = await openTestDb(kind);
+  const importDir = path.join(fixturesDir, 'import');
+  const services = createServices({ db: database.db, importDir });
+  const jobs = createJobRunner(database.db, services, { log: () => undefined });
   const app = createApp({
+    services,
     db: database.db,
     databaseKind: database.kind,
     tfjsBackend: 'cpu',
     version: 'test',
-    importDir: path.join(fixturesDir, 'import'),
+    importDir,
     log: () => undefined,
   });
   return {
     app,
     database,
+    services,
+    jobs,
     async call(method, url, body, contentType) {
       const init: RequestInit = { method };
       if (body !== undefined) {
@@ -40,7 +50,11 @@ export async function createTestApp(kind: DatabaseKind = 'pglite'): Promise<Test
       if ((res.headers.get('content-type') ?? '').includes('application/json')) parsed = JSON.parse(text);
       return { status: res.status, body: parsed };
     },
-    close: () => database.close(),
+    async close() {
+      await jobs.stop();
+      await services.roundWorker.close();
+      await database.close();
+    },
   };
 }
 

@@ -1,0 +1,81 @@
+/** What rounds read from the items (labels, the open pool, contents) and write back (scores). */
+import { sql } from 'kysely';
+import type { Executor } from '../db/schema.js';
+
+export interface LabeledItems {
+  itemIds: number[];
+  labelIds: number[];
+  holdout: boolean[];
+}
+
+/** Items carrying a current label, in id order. */
+export async function labeledItems(db: Executor, projectId: number): Promise<LabeledItems> {
+  const rows = await db
+    .selectFrom('item')
+    .select(['item_id', 'label_id', 'holdout'])
+    .where('project_id', '=', projectId)
+    .where('label_id', 'is not', null)
+    .orderBy('item_id')
+    .execute();
+  return { itemIds: rows.map((r) => r.item_id), labelIds: rows.map((r) => r.label_id!), holdout: rows.map((r) => r.holdout) };
+}
+
+/** Items the queue can still hand out by priority (open, not holdout), in id order. */
+export async function openPoolIds(db: Executor, projectId: number): Promise<number[]> {
+  const { rows } = await sql<{ ids: number[] | null }>`
+    select array_agg(item_id order by item_id) as ids from item where project_id = ${projectId} and open and not holdout`.execute(db);
+  return rows[0].ids ?? [];
+}
+
+/** Newest annotation of the project (0 when none). */
+export async function latestAnnotationId(db: Executor, projectId: number): Promise<number> {
+  const { rows } = await sql<{ id: number | null }>`
+    select max(annotation_id) as id from annotation where project_id = ${projectId}`.execute(db);
+  return rows[0].id ?? 0;
+}
+
+export interface ItemContent {
+  text: string | null;
+  features: Array<number | null> | null;
+  image: string | null;
+}
+
+/** Contents of the given items, in the order given. */
+export async function itemContents(db: Executor, itemIds: readonly number[]): Promise<ItemContent[]> {
+  if (itemIds.length === 0) return [];
+  const { rows } = await sql<ItemContent>`
+    select i.text, i.features, i.image
+    from unnest(${itemIds}::int[]) with ordinality as wanted(item_id, position)
+    join item i on i.item_id = wanted.item_id
+    order by wanted.position`.execute(db);
+  if (rows.length !== itemIds.length) throw new Error('some items of the round no longer exist');
+  return rows;
+}
+
+export interface ScoreChunk {
+  itemIds: number[];
+  scores: Array<number | null>;
+  /** Already offset by the scoring run (see the rounds migration). */
+  priorities: number[];
+  strategies: string[];
+  suggestionLabelIds: number[];
+  confidences: number[];
+}
+
+/**
+ * Writes one chunk of a scoring run. Rows are locked in item-id order first, the order label
+ * writes lock them in, so the two never deadlock.
+ */
+export async function writeScores(db: Executor, roundId: number, chunk: ScoreChunk): Promise<void> {
+  await sql`
+    with locked as (
+      select item_id from item where item_id = any(${chunk.itemIds}::int[]) order by item_id for update
+    )
+    update item i set
+      score = s.score, priority = s.priority, score_strategy = s.strategy, score_round_id = ${roundId},
+      suggestion_label_id = s.label_id, suggestion_confidence = s.confidence
+    from unnest(${chunk.itemIds}::int[], ${chunk.scores}::real[], ${chunk.priorities}::float8[], ${chunk.strategies}::text[],
+                ${chunk.suggestionLabelIds}::int[], ${chunk.confidences}::real[])
+      as s(item_id, score, priority, strategy, label_id, confidence)
+    where i.item_id = s.item_id and i.item_id in (select item_id from locked)`.execute(db);
+}

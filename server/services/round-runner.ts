@@ -1,0 +1,300 @@
+/**
+ * Executes claimed jobs: a training round (snapshot the labels, train and evaluate on the worker
+ * thread, decide promotion, write the pool's scores) or a scoring run (score the pool with the
+ * promoted model). All computation happens on the RoundWorker; this side only reads and writes
+ * the database and reports progress.
+ */
+import type { Kysely } from 'kysely';
+import {
+  CancelSignal,
+  type ItemInput,
+  type PoolScores,
+  type PromotionPolicy,
+  type RoundProgress,
+  type RoundResult,
+  type RoundWorker,
+  type Strategy,
+  type WorkerInputs,
+} from '../../ml/index.js';
+import type { Database, ItemKind } from '../db/schema.js';
+import type { ImageFileRepository } from '../repositories/image-file.repository.js';
+import type { JobRecord } from '../repositories/job.repository.js';
+import { listLabels } from '../repositories/label.repository.js';
+import {
+  itemContents,
+  labeledItems,
+  latestAnnotationId,
+  openPoolIds,
+  writeScores,
+} from '../repositories/pool.repository.js';
+import { findProject, setPromotedRound, type ProjectRecord } from '../repositories/project.repository.js';
+import {
+  findArtifact,
+  findRound,
+  findSnapshot,
+  markPromoted,
+  type RoundRecord,
+  type RoundSnapshot,
+  saveOutcome,
+  saveSnapshot,
+  saveTimings,
+} from '../repositories/round.repository.js';
+import type { EventBus } from './event-bus.js';
+
+/** Rows per scoring write: small enough that no row stays locked for long. */
+const WRITE_CHUNK = 2_000;
+/** Share of a job's progress each phase stands for. */
+const PHASE_SPAN: Record<string, [number, number]> = {
+  loading: [0, 0.1],
+  featurizing: [0.1, 0.15],
+  training: [0.15, 0.55],
+  evaluating: [0.55, 0.6],
+  scoring: [0.6, 0.8],
+  writing: [0.8, 1],
+};
+
+export interface JobControl {
+  signal: CancelSignal;
+  /** Records progress (throttled by the caller); `log` entries are appended to the job's log. */
+  report: (update: { phase: string; progress: number; etaSeconds: number | null; log?: unknown[]; epoch?: RoundProgress['epoch'] }) => void;
+}
+
+interface Job {
+  project: ProjectRecord;
+  labelIds: number[];
+  labelNames: string[];
+  control: JobControl;
+  started: number;
+}
+
+export class RoundRunner {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly worker: RoundWorker,
+    private readonly images: ImageFileRepository,
+    private readonly events: EventBus,
+  ) {}
+
+  async run(record: JobRecord, control: JobControl): Promise<void> {
+    const project = await findProject(this.db, record.projectId);
+    if (!project) throw new Error(`project ${record.projectId} no longer exists`);
+    const labels = await listLabels(this.db, [project.id]);
+    const job: Job = { project, labelIds: labels.map((l) => l.id), labelNames: labels.map((l) => l.name), control, started: performance.now() };
+    if (record.kind === 'round') await this.trainRound(record, job);
+    else await this.scoreWithPromoted(record, job);
+  }
+
+  private progress(job: Job, phase: string, fraction: number, extra: { log?: unknown[]; epoch?: RoundProgress['epoch'] } = {}) {
+    const [from, to] = PHASE_SPAN[phase] ?? [0, 1];
+    const progress = from + (to - from) * Math.min(1, Math.max(0, fraction));
+    const elapsed = (performance.now() - job.started) / 1000;
+    const etaSeconds = progress > 0.05 ? (elapsed / progress) * (1 - progress) : null;
+    job.control.report({ phase, progress, etaSeconds, ...extra });
+  }
+
+  private onWorkerProgress(job: Job) {
+    let lastPhase = '';
+    return (p: RoundProgress) => {
+      const log: unknown[] = [];
+      if (p.phase !== lastPhase) log.push({ at: new Date().toISOString(), phase: p.phase });
+      if (p.epoch) log.push({ epoch: p.epoch.epoch, trainLoss: p.epoch.trainLoss, validationLoss: p.epoch.validationLoss });
+      lastPhase = p.phase;
+      this.progress(job, p.phase, p.fraction, { log, epoch: p.epoch });
+    };
+  }
+
+  private async trainRound(record: JobRecord, job: Job): Promise<void> {
+    const round = await findRound(this.db, record.roundId);
+    if (!round) throw new Error(`round ${record.roundId} no longer exists`);
+    this.progress(job, 'loading', 0, { log: [{ at: new Date().toISOString(), phase: 'loading', attempt: record.attempts }] });
+    const loadStarted = performance.now();
+    // A retried round keeps the labels it first froze, so it stays reproducible.
+    const snapshot = (await findSnapshot(this.db, round.id)) ?? (await this.freezeSnapshot(round));
+    const pool = await openPoolIds(this.db, job.project.id);
+    const incumbentId = job.project.promotedRoundId;
+    const incumbent = incumbentId === null ? undefined : await findArtifact(this.db, incumbentId);
+    const { inputs, rowOf } = await this.inputs(job, [...snapshot.trainItemIds, ...snapshot.holdoutItemIds, ...pool]);
+    const loadMs = performance.now() - loadStarted;
+    this.progress(job, 'loading', 1);
+
+    const labelIndex = new Map(job.labelIds.map((id, i) => [id, i]));
+    const result: RoundResult = await this.worker.runRound(
+      {
+        kind: job.project.kind,
+        labels: job.labelNames,
+        inputs,
+        train: { rows: snapshot.trainItemIds.map(rowOf), targets: snapshot.trainLabelIds.map((id) => labelIndex.get(id)!) },
+        holdout: { rows: snapshot.holdoutItemIds.map(rowOf), targets: snapshot.holdoutLabelIds.map((id) => labelIndex.get(id)!) },
+        pool: pool.map(rowOf),
+        strategy: round.strategy as Strategy,
+        model: round.model as 'softmax' | 'mlp',
+        params: round.params,
+        seed: round.seed,
+        batch: queueBatch(job.project),
+        incumbent,
+        promotion: job.project.promotion as PromotionPolicy,
+      },
+      { signal: job.control.signal, onProgress: this.onWorkerProgress(job) },
+    );
+
+    const metrics = result.metrics && toMetricsJson(result.metrics, job.labelNames);
+    const timings = {
+      loadMs,
+      featurizeMs: result.timings.featurizeMs,
+      trainMs: result.timings.trainMs,
+      evaluateMs: result.timings.evaluateMs,
+      scoreMs: result.timings.scoreMs,
+    };
+    await saveOutcome(this.db, round.id, {
+      metrics,
+      comparison: { ...result.comparison, promoted: result.promotion.promote, reason: result.promotion.reason },
+      timings,
+      artifact: result.model,
+    });
+    if (result.promotion.promote) {
+      await this.db.transaction().execute(async (trx) => {
+        await setPromotedRound(trx, job.project.id, round.id);
+        await markPromoted(trx, round.id);
+      });
+    }
+    this.progress(job, 'writing', 0, { log: [{ at: new Date().toISOString(), phase: 'writing', promoted: result.promotion.promote, reason: result.promotion.reason }] });
+    this.events.publish(job.project.id, { type: 'metrics', roundId: round.id, metrics, promoted: result.promotion.promote });
+
+    const servingRoundId = result.promotion.promote ? round.id : incumbentId;
+    const writeStarted = performance.now();
+    if (result.scores && servingRoundId !== null) await this.writePool(job, record, servingRoundId, pool, result.scores);
+    await saveTimings(this.db, round.id, { ...timings, writeMs: performance.now() - writeStarted });
+  }
+
+  private async scoreWithPromoted(record: JobRecord, job: Job): Promise<void> {
+    const roundId = job.project.promotedRoundId;
+    if (roundId === null) return;
+    const [round, artifact] = await Promise.all([findRound(this.db, roundId), findArtifact(this.db, roundId)]);
+    if (!round || !artifact) throw new Error(`round ${roundId} has no model to score with`);
+    this.progress(job, 'loading', 0);
+    const labeled = await labeledItems(this.db, job.project.id);
+    const pool = await openPoolIds(this.db, job.project.id);
+    const { inputs, rowOf } = await this.inputs(job, pool);
+    const labelIndex = new Map(job.labelIds.map((id, i) => [id, i]));
+    const scores = await this.worker.scorePool(
+      {
+        model: artifact,
+        inputs,
+        pool: pool.map(rowOf),
+        strategy: job.project.strategy as Strategy,
+        batch: queueBatch(job.project),
+        seed: round.seed * 7919 + record.id,
+        train: { rows: [], targets: labeled.labelIds.map((id) => labelIndex.get(id)!) },
+      },
+      { signal: job.control.signal, onProgress: this.onWorkerProgress(job) },
+    );
+    await this.writePool(job, record, roundId, pool, scores);
+  }
+
+  /** Freezes the round's training and holdout labels from one consistent snapshot. */
+  private async freezeSnapshot(round: RoundRecord): Promise<RoundSnapshot> {
+    const snapshot = await this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        const labeled = await labeledItems(trx, round.projectId);
+        const watermark = await latestAnnotationId(trx, round.projectId);
+        const frozen: RoundSnapshot = { labelWatermark: watermark, trainItemIds: [], trainLabelIds: [], holdoutItemIds: [], holdoutLabelIds: [] };
+        labeled.itemIds.forEach((itemId, i) => {
+          if (labeled.holdout[i]) {
+            frozen.holdoutItemIds.push(itemId);
+            frozen.holdoutLabelIds.push(labeled.labelIds[i]);
+          } else {
+            frozen.trainItemIds.push(itemId);
+            frozen.trainLabelIds.push(labeled.labelIds[i]);
+          }
+        });
+        return frozen;
+      });
+    await saveSnapshot(this.db, round.id, snapshot);
+    return snapshot;
+  }
+
+  /** Featurizer inputs for the given items (duplicates allowed): hashed in the worker for text. */
+  private async inputs(job: Job, itemIds: number[]): Promise<{ inputs: WorkerInputs; rowOf: (itemId: number) => number }> {
+    const unique = [...new Set(itemIds)];
+    const rows = new Map(unique.map((id, row) => [id, row]));
+    const rowOf = (itemId: number) => rows.get(itemId)!;
+    if (job.project.kind === 'text') {
+      await this.worker.ensureTexts(job.project.id, unique, async (ids) => (await itemContents(this.db, ids)).map((c) => c.text));
+      return { inputs: { kind: 'cached-text', projectId: job.project.id, itemIds: unique }, rowOf };
+    }
+    const values: ItemInput[] = [];
+    for (let start = 0; start < unique.length; start += 5_000) {
+      const contents = await itemContents(this.db, unique.slice(start, start + 5_000));
+      for (const content of contents) values.push(await this.inputOf(job.project.kind, content));
+      this.progress(job, 'loading', start / unique.length);
+    }
+    return { inputs: { kind: 'values', values }, rowOf };
+  }
+
+  private async inputOf(kind: ItemKind, content: { features: Array<number | null> | null; image: string | null }): Promise<ItemInput> {
+    if (kind === 'vector') return content.features ?? [];
+    const image = content.image ?? '';
+    if (image.startsWith('data:')) return image;
+    const bytes = await this.images.read(image);
+    if (!bytes) throw new Error(`image file ${image} can no longer be read`);
+    return bytes;
+  }
+
+  /**
+   * Writes scores in priority order, in short transactions. Priorities are offset by the job id,
+   * so what this run has written outranks everything earlier runs wrote: the head of the queue
+   * follows the new model from the first chunk on.
+   */
+  private async writePool(job: Job, record: JobRecord, roundId: number, pool: number[], scores: PoolScores): Promise<void> {
+    const order = pool.map((_, i) => i).sort((a, b) => scores.priority[b] - scores.priority[a]);
+    const offset = record.id * 4;
+    for (let start = 0; start < order.length; start += WRITE_CHUNK) {
+      if (Atomics.load(job.control.signal.flag, 0) !== 0) throw new CancelledWrite();
+      const slice = order.slice(start, start + WRITE_CHUNK);
+      await writeScores(this.db, roundId, {
+        itemIds: slice.map((i) => pool[i]),
+        scores: slice.map((i) => scores.score[i]),
+        priorities: slice.map((i) => offset + scores.priority[i]),
+        strategies: slice.map((i) => scores.strategy[i]),
+        suggestionLabelIds: slice.map((i) => job.labelIds[scores.suggestion[i]]),
+        confidences: slice.map((i) => scores.confidence[i]),
+      });
+      const written = start + slice.length;
+      this.progress(job, 'writing', written / order.length);
+      if (start === 0 || written === order.length) {
+        this.events.publish(job.project.id, { type: 'queue', roundId, scored: written, complete: written === order.length });
+      }
+    }
+    if (order.length === 0) this.events.publish(job.project.id, { type: 'queue', roundId, scored: 0, complete: true });
+  }
+}
+
+/** A cancel that arrived while scores were being written; the chunks already written stay. */
+export class CancelledWrite extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+/** Items the batch-aware strategy selects together at the head of the queue: two retraining cycles. */
+function queueBatch(project: ProjectRecord): number {
+  return Math.min(500, Math.max(50, 2 * (project.retrainEvery || 25)));
+}
+
+/** Metrics as the API shows them: label names instead of indices, intervals as pairs. */
+function toMetricsJson(metrics: NonNullable<RoundResult['metrics']>, labels: string[]) {
+  return {
+    labels,
+    count: metrics.count,
+    accuracy: metrics.accuracy,
+    accuracyCi: metrics.accuracyInterval ? [metrics.accuracyInterval.low, metrics.accuracyInterval.high] : null,
+    macroF1: metrics.macroF1,
+    macroF1Ci: metrics.macroF1Interval ? [metrics.macroF1Interval.low, metrics.macroF1Interval.high] : null,
+    perLabel: metrics.perLabel,
+    confusion: metrics.confusion,
+    ece: metrics.expectedCalibrationError,
+    logLoss: metrics.logLoss,
+  };
+}
