@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { createApp } from '../../server/app.js';
+import { createApp, createJobRunner, createServices } from '../../server/app.js';
 import type { DatabaseHandle } from '../../server/db/create-db.js';
 import { openTestDb } from './test-db.js';
 
@@ -15,14 +15,20 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: { importDir?: string } = {}): Promise<TestServer> {
+/** With `jobs`, the background loop runs as in the real server (retraining rounds, scoring runs). */
+export async function startTestServer(options: { importDir?: string; jobs?: boolean } = {}): Promise<TestServer> {
   const database = await openTestDb('pglite');
+  const importDir = options.importDir ?? path.join(root, 'test', 'fixtures', 'import');
+  const services = createServices({ db: database.db, importDir });
+  const jobs = options.jobs ? createJobRunner(database.db, services, { pollMs: 300, log: () => undefined }) : undefined;
+  jobs?.start();
   const app = createApp({
+    services,
     db: database.db,
     databaseKind: database.kind,
     tfjsBackend: 'cpu',
     version: 'test',
-    importDir: options.importDir ?? path.join(root, 'test', 'fixtures', 'import'),
+    importDir,
     webBuildDir: path.join(root, 'web', 'build'),
     log: () => undefined,
   });
@@ -34,7 +40,12 @@ export async function startTestServer(options: { importDir?: string } = {}): Pro
     url: `http://127.0.0.1:${port}`,
     database,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Event streams stay open until their clients go; end them with the server.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await closed;
+      await jobs?.stop();
+      await services.roundWorker.close();
       await database.close();
     },
   };
