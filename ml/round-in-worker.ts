@@ -76,6 +76,8 @@ export class RoundWorker {
         return;
       }
       this.pending.delete(reply.id);
+      // An idle worker must not keep the process alive; a busy one must.
+      if (this.pending.size === 0) worker.unref();
       if (reply.type === 'error') pending.reject(reply.cancelled ? new CancelledError() : new Error(reply.message));
       else pending.resolve(reply);
     });
@@ -99,6 +101,7 @@ export class RoundWorker {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (reply: WorkerReply) => void, reject, onProgress });
+      worker.ref();
       worker.postMessage({ ...message, id });
     });
   }

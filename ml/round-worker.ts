@@ -2,6 +2,8 @@
  * Worker-thread entry for rounds and scoring runs. It lives as long as its RoundWorker and keeps
  * each project's hashed texts, so a text is hashed once per process rather than once per round.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from './backend';
@@ -71,6 +73,20 @@ function handle(message: WorkerRequest): WorkerReply {
   }
 }
 
+/**
+ * Runs this thread at the lowest CPU priority (Linux: nice is per thread), so that training
+ * yields the cores to the requests annotators are waiting on. Elsewhere it keeps the default.
+ */
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid)) setPriority(tid, 19);
+  } catch {
+    // not Linux, or not allowed: run at normal priority
+  }
+}
+
+lowerPriority();
 const ready = initBackend();
 
 port.on('message', (message: WorkerRequest) => {

@@ -43,6 +43,8 @@ import type { EventBus } from './event-bus.js';
 
 /** Rows per scoring write: small enough that no row stays locked for long. */
 const WRITE_CHUNK = 2_000;
+/** Chunks written at once; the embedded database has one connection and queues them anyway. */
+const WRITERS = 2;
 /** Share of a job's progress each phase stands for. */
 const PHASE_SPAN: Record<string, [number, number]> = {
   loading: [0, 0.1],
@@ -137,6 +139,8 @@ export class RoundRunner {
       { signal: job.control.signal, onProgress: this.onWorkerProgress(job) },
     );
 
+    // Tensors left in the worker after the round: flat from round to round, or something leaks.
+    this.progress(job, 'evaluating', 1, { log: [{ at: new Date().toISOString(), workerTensors: this.worker.lastNumTensors }] });
     const metrics = result.metrics && toMetricsJson(result.metrics, job.labelNames);
     const timings = {
       loadMs,
@@ -250,9 +254,10 @@ export class RoundRunner {
   private async writePool(job: Job, record: JobRecord, roundId: number, pool: number[], scores: PoolScores): Promise<void> {
     const order = pool.map((_, i) => i).sort((a, b) => scores.priority[b] - scores.priority[a]);
     const offset = record.id * 4;
-    for (let start = 0; start < order.length; start += WRITE_CHUNK) {
-      if (Atomics.load(job.control.signal.flag, 0) !== 0) throw new CancelledWrite();
-      const slice = order.slice(start, start + WRITE_CHUNK);
+    const chunks: number[][] = [];
+    for (let start = 0; start < order.length; start += WRITE_CHUNK) chunks.push(order.slice(start, start + WRITE_CHUNK));
+    let written = 0;
+    const writeChunk = async (slice: number[], first: boolean) => {
       await writeScores(this.db, roundId, {
         itemIds: slice.map((i) => pool[i]),
         scores: slice.map((i) => scores.score[i]),
@@ -261,13 +266,22 @@ export class RoundRunner {
         suggestionLabelIds: slice.map((i) => job.labelIds[scores.suggestion[i]]),
         confidences: slice.map((i) => scores.confidence[i]),
       });
-      const written = start + slice.length;
+      written += slice.length;
       this.progress(job, 'writing', written / order.length);
-      if (start === 0 || written === order.length) {
-        this.events.publish(job.project.id, { type: 'queue', roundId, scored: written, complete: written === order.length });
+      if (first) this.events.publish(job.project.id, { type: 'queue', roundId, scored: written, complete: false });
+    };
+    // The head of the queue first, on its own; then the rest with writers in parallel (the
+    // database, not this process, is the bottleneck).
+    if (chunks.length > 0) await writeChunk(chunks[0], true);
+    let next = 1;
+    const writer = async () => {
+      while (next < chunks.length) {
+        if (Atomics.load(job.control.signal.flag, 0) !== 0) throw new CancelledWrite();
+        await writeChunk(chunks[next++], false);
       }
-    }
-    if (order.length === 0) this.events.publish(job.project.id, { type: 'queue', roundId, scored: 0, complete: true });
+    };
+    await Promise.all(Array.from({ length: WRITERS }, writer));
+    this.events.publish(job.project.id, { type: 'queue', roundId, scored: written, complete: true });
   }
 }
 

@@ -4,10 +4,9 @@
  * checks that no item was leased to two annotators at once and every acknowledged label is
  * stored exactly once. Targets: p99 < 30 ms for both calls, ≥ 1,500 labels/s.
  */
-import { randomUUID } from 'node:crypto';
-import http from 'node:http';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { countDoubleLeases, formatLatency, percentile, runAnnotators } from './annotator-load.js';
 import { freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
 
 const items = Number(process.env.BENCH_ITEMS ?? 1_000_000);
@@ -15,18 +14,6 @@ const annotators = Number(process.env.BENCH_ANNOTATORS ?? 50);
 const seconds = Number(process.env.BENCH_SECONDS ?? 60);
 const batch = Number(process.env.BENCH_BATCH ?? 5);
 const targets = { p99Ms: 30, labelsPerSecond: 1500 };
-
-interface Lease {
-  itemId: number;
-  annotator: string;
-  from: number;
-  to: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 async function seed(databaseUrl: string): Promise<{ projectId: number; labels: string[] }> {
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }) });
@@ -55,79 +42,18 @@ async function main(): Promise<void> {
   const databaseUrl = await freshBenchDatabase('loopwise_bench_annotate');
   const server = await startBenchServer(databaseUrl);
   const { projectId, labels } = await seed(databaseUrl);
-  const nextLatency: number[] = [];
-  const submitLatency: number[] = [];
-  const leases = new Map<number, Lease[]>();
-  const acknowledged = new Map<string, number>();
-  let conflicts = 0;
-  let errors = 0;
-  const deadline = performance.now() + seconds * 1000;
-
-  // node:http with keep-alive: a load generator several times cheaper than fetch, so the
-  // benchmark measures the server rather than the client sharing its two cores.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: annotators });
-  const { hostname, port } = new URL(server.url);
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    new Promise<{ status: number; json: any; ms: number }>((resolve, reject) => {
-      const started = performance.now();
-      const payload = JSON.stringify(body);
-      const req = http.request(
-        { agent, hostname, port, path, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), ...headers } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()), ms: performance.now() - started }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-
-  const annotator = async (name: string) => {
-    while (performance.now() < deadline) {
-      const next = await post(`/api/projects/${projectId}/queue/next`, { annotator: name, n: batch });
-      nextLatency.push(next.ms);
-      if (next.status !== 200) {
-        errors += 1;
-        continue;
-      }
-      const leasedAt = Date.now();
-      for (const item of next.json.items as Array<{ id: number }>) {
-        const key = randomUUID();
-        const submit = await post(
-          `/api/items/${item.id}/annotations`,
-          { label: labels[item.id % labels.length], annotator: name, durationMs: 900 },
-          { 'Idempotency-Key': key },
-        );
-        submitLatency.push(submit.ms);
-        const list = leases.get(item.id) ?? [];
-        list.push({ itemId: item.id, annotator: name, from: leasedAt, to: Date.now() });
-        leases.set(item.id, list);
-        if (submit.status === 201) acknowledged.set(key, item.id);
-        else if (submit.status === 409) conflicts += 1;
-        else errors += 1;
-        if (performance.now() >= deadline) break;
-      }
-    }
-  };
-
   console.log(`${annotators} annotators for ${seconds} s (next n=${batch})…`);
-  const started = performance.now();
-  await Promise.all(Array.from({ length: annotators }, (_, i) => annotator(`annotator-${i}`)));
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
+  const load = await runAnnotators({
+    url: server.url,
+    projectId,
+    annotators,
+    seconds,
+    batch,
+    labelFor: (item) => labels[item.id % labels.length],
+  });
   await server.stop();
 
-  // Double leases: two annotators holding one item over overlapping intervals.
-  let doubleLeases = 0;
-  for (const list of leases.values()) {
-    if (list.length > 1) {
-      for (let i = 0; i < list.length; i++)
-        for (let j = i + 1; j < list.length; j++)
-          if (list[i].annotator !== list[j].annotator && list[i].from < list[j].to && list[j].from < list[i].to) doubleLeases += 1;
-    }
-  }
+  const doubleLeases = countDoubleLeases(load.leases);
   // Every acknowledged label is in the database exactly once, and nothing else is.
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }) });
   const stored = await db
@@ -138,23 +64,20 @@ async function main(): Promise<void> {
   await db.destroy();
   const storedKeys = new Map<string, number>();
   for (const row of stored) storedKeys.set(row.idempotency_key, (storedKeys.get(row.idempotency_key) ?? 0) + 1);
-  const lost = [...acknowledged.keys()].filter((key) => storedKeys.get(key) !== 1).length;
-  const unexpected = stored.length - acknowledged.size;
+  const lost = [...load.acknowledged.keys()].filter((key) => storedKeys.get(key) !== 1).length;
+  const unexpected = stored.length - load.acknowledged.size;
 
-  nextLatency.sort((a, b) => a - b);
-  submitLatency.sort((a, b) => a - b);
-  const rate = acknowledged.size / elapsed;
-  const fmt = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(1)} ms, p95 ${percentile(xs, 95).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms`;
-  console.log(`labels:       ${acknowledged.size.toLocaleString('en')} in ${elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${conflicts}, errors: ${errors})`);
-  console.log(`queue/next:   ${nextLatency.length} calls, ${fmt(nextLatency)}`);
-  console.log(`annotations:  ${submitLatency.length} calls, ${fmt(submitLatency)}`);
+  const rate = load.acknowledged.size / load.elapsed;
+  console.log(`labels:       ${load.acknowledged.size.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
+  console.log(`queue/next:   ${load.nextLatency.length} calls, ${formatLatency(load.nextLatency)}`);
+  console.log(`annotations:  ${load.submitLatency.length} calls, ${formatLatency(load.submitLatency)}`);
   console.log(`double leases: ${doubleLeases}; acknowledged but not stored exactly once: ${lost}; stored but never acknowledged: ${unexpected}`);
   const checks = [
-    [`queue/next p99 < ${targets.p99Ms} ms`, percentile(nextLatency, 99) < targets.p99Ms],
-    [`annotations p99 < ${targets.p99Ms} ms`, percentile(submitLatency, 99) < targets.p99Ms],
+    [`queue/next p99 < ${targets.p99Ms} ms`, percentile(load.nextLatency, 99) < targets.p99Ms],
+    [`annotations p99 < ${targets.p99Ms} ms`, percentile(load.submitLatency, 99) < targets.p99Ms],
     [`≥ ${targets.labelsPerSecond} labels/s`, rate >= targets.labelsPerSecond],
     ['zero double leases', doubleLeases === 0],
-    ['zero lost or duplicated labels', lost === 0 && unexpected === 0 && errors === 0],
+    ['zero lost or duplicated labels', lost === 0 && unexpected === 0 && load.errors === 0],
   ] as const;
   for (const [name, ok] of checks) console.log(`${verdict(ok)}  ${name}`);
   process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;

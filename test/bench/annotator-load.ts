@@ -1,0 +1,128 @@
+/**
+ * Simulated annotators for benchmarks: each loops queue/next → submit against a running server,
+ * recording latencies, leases and acknowledged labels so that exactly-once and single-lease
+ * guarantees can be checked afterwards.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+
+export interface Lease {
+  itemId: number;
+  annotator: string;
+  from: number;
+  to: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  projectId: number;
+  annotators: number;
+  seconds: number;
+  /** Items asked for per queue/next call. */
+  batch: number;
+  /** The label an annotator gives an item. */
+  labelFor: (item: { id: number; externalId: string }) => string;
+  /** Annotator names are `${prefix}${i}`. */
+  prefix?: string;
+}
+
+export interface LoadResult {
+  elapsed: number;
+  nextLatency: number[];
+  submitLatency: number[];
+  leases: Map<number, Lease[]>;
+  /** Idempotency key → item id of every label answered 201. */
+  acknowledged: Map<string, number>;
+  conflicts: number;
+  errors: number;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const formatLatency = (xs: number[]) =>
+  `p50 ${percentile(xs, 50).toFixed(1)} ms, p95 ${percentile(xs, 95).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms`;
+
+/** Two annotators holding one item over overlapping intervals. */
+export function countDoubleLeases(leases: Map<number, Lease[]>): number {
+  let doubleLeases = 0;
+  for (const list of leases.values()) {
+    for (let i = 0; i < list.length; i++)
+      for (let j = i + 1; j < list.length; j++)
+        if (list[i].annotator !== list[j].annotator && list[i].from < list[j].to && list[j].from < list[i].to) doubleLeases += 1;
+  }
+  return doubleLeases;
+}
+
+export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
+  const result: LoadResult = {
+    elapsed: 0,
+    nextLatency: [],
+    submitLatency: [],
+    leases: new Map(),
+    acknowledged: new Map(),
+    conflicts: 0,
+    errors: 0,
+  };
+  const deadline = performance.now() + options.seconds * 1000;
+  // node:http with keep-alive: a load generator several times cheaper than fetch, so the
+  // benchmark measures the server rather than the client sharing its two cores.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.annotators });
+  const { hostname, port } = new URL(options.url);
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; json: any; ms: number }>((resolve, reject) => {
+      const started = performance.now();
+      const payload = JSON.stringify(body);
+      const req = http.request(
+        { agent, hostname, port, path, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), ...headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()), ms: performance.now() - started }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+
+  const annotator = async (name: string) => {
+    while (performance.now() < deadline) {
+      const next = await post(`/api/projects/${options.projectId}/queue/next`, { annotator: name, n: options.batch });
+      result.nextLatency.push(next.ms);
+      if (next.status !== 200) {
+        result.errors += 1;
+        continue;
+      }
+      const leasedAt = Date.now();
+      const items = next.json.items as Array<{ id: number; externalId: string }>;
+      if (items.length === 0) await new Promise((r) => setTimeout(r, 50));
+      for (const item of items) {
+        const key = randomUUID();
+        const submit = await post(
+          `/api/items/${item.id}/annotations`,
+          { label: options.labelFor(item), annotator: name, durationMs: 900 },
+          { 'Idempotency-Key': key },
+        );
+        result.submitLatency.push(submit.ms);
+        const list = result.leases.get(item.id) ?? [];
+        list.push({ itemId: item.id, annotator: name, from: leasedAt, to: Date.now() });
+        result.leases.set(item.id, list);
+        if (submit.status === 201) result.acknowledged.set(key, item.id);
+        else if (submit.status === 409) result.conflicts += 1;
+        else result.errors += 1;
+        if (performance.now() >= deadline) break;
+      }
+    }
+  };
+
+  const started = performance.now();
+  await Promise.all(Array.from({ length: options.annotators }, (_, i) => annotator(`${options.prefix ?? 'annotator-'}${i}`)));
+  result.elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  result.nextLatency.sort((a, b) => a - b);
+  result.submitLatency.sort((a, b) => a - b);
+  return result;
+}
