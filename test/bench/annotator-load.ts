@@ -24,6 +24,8 @@ export interface LoadOptions {
   labelFor: (item: { id: number; externalId: string }) => string;
   /** Annotator names are `${prefix}${i}`. */
   prefix?: string;
+  /** Pause before each decision, as a person reading the item would (default 0: flat out). */
+  thinkMs?: number;
 }
 
 export interface LoadResult {
@@ -100,6 +102,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
       const items = next.json.items as Array<{ id: number; externalId: string }>;
       if (items.length === 0) await new Promise((r) => setTimeout(r, 50));
       for (const item of items) {
+        if (options.thinkMs) await new Promise((r) => setTimeout(r, options.thinkMs));
         const key = randomUUID();
         const submit = await post(
           `/api/items/${item.id}/annotations`,

@@ -222,8 +222,10 @@ async function isolation(rows: Row[]): Promise<void> {
     const { projectId, truth } = await seedPool(databaseUrl, rows, 100_000, 1_975);
     await api.call('POST', `/api/projects/${projectId}/rounds`, {});
     await waitForIdle(api, projectId);
+    // Busy annotators who still read their items (50 ms each): a heavy load that leaves the
+    // cores some slack, as real labeling does. Flat-out synthetic load is bench:annotate's job.
     const load = (seconds: number, prefix: string) =>
-      runAnnotators({ url: server.url, projectId, annotators: 20, seconds, batch: 5, prefix, labelFor: (item) => truth.get(item.externalId)! });
+      runAnnotators({ url: server.url, projectId, annotators: 20, seconds, batch: 5, prefix, thinkMs: 50, labelFor: (item) => truth.get(item.externalId)! });
 
     const idle = await load(20, 'idle-');
     console.log(`idle:        ${idle.acknowledged.size} labels; next ${formatLatency(idle.nextLatency)}; submit ${formatLatency(idle.submitLatency)}`);
