@@ -52,7 +52,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
   return {
     events,
     projects,
-    imports: new ImportService(deps.db, projects, images),
+    imports: new ImportService(deps.db, projects, images, (projectId) => rounds.rescore(projectId)),
     items: new ItemService(deps.db, projects, images),
     exports: new ExportService(deps.db, projects),
     queue: new QueueService(deps.db, projects),

@@ -30,6 +30,8 @@ export class ImportService {
     private readonly db: Kysely<Database>,
     private readonly projects: ProjectService,
     private readonly images: ImageFileRepository,
+    /** Hears of every import that added items (the promoted model then scores them). */
+    private readonly onImported: (projectId: number, imported: number) => Promise<void> = async () => {},
   ) {}
 
   /**
@@ -114,6 +116,7 @@ export class ImportService {
     await settle();
     if (writeFailure) throw writeFailure.error;
     result.errors.sort((a, b) => a.line - b.line);
+    if (result.imported > 0) await this.onImported(projectId, result.imported);
     return result;
   }
 

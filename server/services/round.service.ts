@@ -120,6 +120,13 @@ export class RoundService {
     return promoted;
   }
 
+  /** Queues a scoring run with the promoted model, if there is one (e.g. after new items arrive). */
+  async rescore(projectId: number): Promise<void> {
+    const project = await this.projects.require(projectId);
+    if (project.promotedRoundId === null) return;
+    await enqueueJob(this.db, { projectId, kind: 'score', roundId: project.promotedRoundId });
+  }
+
   /** Stops a queued round at once, a running one at its next epoch or scoring chunk. */
   async cancel(projectId: number, roundId: number): Promise<Round> {
     const round = await this.get(projectId, roundId);

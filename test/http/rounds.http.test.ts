@@ -189,6 +189,37 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
     expect((await t.call('POST', `/api/projects/${projectId}/rounds/999999/promote`)).status).toBe(404);
   });
 
+  it('scores newly imported items with the promoted model', async () => {
+    await launch();
+    await t.jobs.runOnce();
+    const [round] = await rounds();
+    const more = Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `new${i}`, text: ticket(1000 + i).text })).join('\n');
+    await t.call('POST', `/api/projects/${projectId}/items`, more, 'application/x-ndjson');
+    expect(await t.jobs.runOnce()).toBe(1);
+    const fresh = await query(sql<{ round: number | null }>`
+      select score_round_id as round from item where project_id = ${projectId} and external_id like 'new%' and not holdout`);
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(new Set(fresh.map((r) => r.round))).toEqual(new Set([round.id]));
+  });
+
+  it('stops a running round on cancel', async () => {
+    // Long enough to be caught running: many epochs, no early stopping.
+    const { id } = await launch({ model: 'mlp', params: { hiddenUnits: 256, maxEpochs: 500, minSteps: 100_000, validationFrom: 100_000 } });
+    const running = t.jobs.runOnce();
+    for (let i = 0; i < 200; i++) {
+      const [job] = await query(sql<{ status: string; phase: string | null }>`select status, phase from job where round_id = ${id}`);
+      if (job.status === 'running' && job.phase === 'training') break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const cancel = await t.call('POST', `/api/projects/${projectId}/rounds/${id}/cancel`);
+    expect(cancel.status).toBe(200);
+    await running;
+    const [round] = await rounds();
+    expect(round.status).toBe('cancelled');
+    expect(round.promoted).toBe(false);
+    expect((await t.call('GET', `/api/projects/${projectId}`)).body.promotedRoundId).toBeNull();
+  });
+
   it('rejects unknown strategies, models and parameters with the field at fault', async () => {
     const bad = await t.call('POST', `/api/projects/${projectId}/rounds`, { strategy: 'psychic', params: { hiddenUnits: -1, rate: 3 } });
     expect(bad.status).toBe(400);
