@@ -112,3 +112,8 @@ export async function setVectorDimIfUnset(db: Executor, projectId: number, dim: 
 export async function setPromotedRound(db: Executor, projectId: number, roundId: number | null): Promise<void> {
   await db.updateTable('project').set({ promoted_round_id: roundId }).where('project_id', '=', projectId).execute();
 }
+
+/** Locks the project row until the transaction ends (serialises per-project changes). */
+export async function lockProject(db: Executor, projectId: number): Promise<void> {
+  await db.selectFrom('project').select('project_id').where('project_id', '=', projectId).forUpdate().execute();
+}

@@ -12,7 +12,7 @@ import {
   latestJobsOfRounds,
   requestCancel,
 } from '../repositories/job.repository.js';
-import { setPromotedRound } from '../repositories/project.repository.js';
+import { lockProject, setPromotedRound } from '../repositories/project.repository.js';
 import {
   findArtifact,
   findRound,
@@ -59,6 +59,8 @@ export class RoundService {
     const project = await this.projects.require(projectId);
     try {
       const roundId = await this.db.transaction().execute(async (trx) => {
+        // Launches of one project take turns, so round numbers never collide.
+        await lockProject(trx, projectId);
         const round = await insertRound(trx, {
           projectId,
           trigger,
