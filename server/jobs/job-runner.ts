@@ -36,6 +36,7 @@ export interface JobRunnerOptions {
 export class JobRunner {
   readonly name = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
   private running: Promise<void> | undefined;
   private stopped = true;
   private again = false;
@@ -74,14 +75,21 @@ export class JobRunner {
     await this.running;
   }
 
-  /** Looks for work after `delayMs` (sooner than the poll interval). */
+  /** Looks for work within `delayMs` (sooner than the poll interval); never postpones a pass already due. */
   nudge(delayMs = 0): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
     }
+    this.schedule(delayMs);
+  }
+
+  private schedule(delayMs: number): void {
+    const due = Date.now() + delayMs;
+    if (this.timer && this.timerDue <= due) return;
     if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
     this.timer = setTimeout(() => this.tick(), delayMs);
   }
 
@@ -114,8 +122,7 @@ export class JobRunner {
       )
       .finally(() => {
         this.running = undefined;
-        if (this.stopped) return;
-        this.timer = setTimeout(() => this.tick(), this.again ? 0 : this.options.pollMs);
+        if (!this.stopped) this.schedule(this.again ? 0 : this.options.pollMs);
       });
   }
 

@@ -152,6 +152,31 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
     expect(all[1].trainLabels + all[1].holdoutLabels).toBe(94);
   });
 
+  it('starts the automatic round promptly while labels keep arriving', async () => {
+    await launch();
+    await t.jobs.runOnce();
+    await t.call('PATCH', `/api/projects/${projectId}`, { retrainEvery: 5, holdoutShare: 0 });
+    const { items } = (await t.call('POST', `/api/projects/${projectId}/queue/next`, { annotator: 'steady', n: 40 })).body;
+    t.jobs.start();
+    try {
+      // One label every 20 ms, for far longer than it takes to notice five of them.
+      let labeled = 0;
+      for (const item of items) {
+        await t.app.request(`/api/items/${item.id}/annotations`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `steady-${kind}-${item.id}` },
+          body: JSON.stringify({ label: ticket(Number(item.externalId.slice(1))).truth, annotator: 'steady' }),
+        });
+        labeled++;
+        if ((await rounds()).some((r) => r.trigger === 'auto')) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(labeled).toBeLessThan(20);
+    } finally {
+      await t.jobs.stop();
+    }
+  });
+
   it('keeps the current model when the project never promotes, and rolls back on request', async () => {
     await launch();
     await t.jobs.runOnce();
