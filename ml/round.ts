@@ -130,7 +130,7 @@ export function runRound(request: RoundRequest): RoundResult {
   started = performance.now();
   const serving = promotion.promote ? trained : incumbent;
   const poolMatrix = serving === trained ? matrix : serving ? featurize(serving.featurizer, request.inputs) : undefined;
-  const scores = serving && poolMatrix ? scoreRows(serving, poolMatrix, request, request.train, progress) : null;
+  const scores = serving && poolMatrix ? scoreRows(serving, poolMatrix, request, countsOf(request.train.targets, request.labels.length), progress) : null;
   const scoreMs = performance.now() - started;
 
   return {
@@ -147,8 +147,8 @@ export function runRound(request: RoundRequest): RoundResult {
 export interface ScorePoolRequest extends PoolRequest {
   model: SerializedModel;
   inputs: readonly ItemInput[];
-  /** Labels so far, for the cold-start rule. */
-  train: LabeledRows;
+  /** Labeled examples per label so far (in the model's label order), for the cold-start rule. */
+  labeledCounts: readonly number[];
   onProgress?: (progress: RoundProgress) => void;
 }
 
@@ -156,7 +156,13 @@ export interface ScorePoolRequest extends PoolRequest {
 export function scorePool(request: ScorePoolRequest): PoolScores {
   const model = loadModel(request.model);
   const matrix = featurize(model.featurizer, request.inputs);
-  return scoreRows(model, matrix, request, request.train, request.onProgress ?? (() => {}));
+  return scoreRows(model, matrix, request, request.labeledCounts, request.onProgress ?? (() => {}));
+}
+
+function countsOf(targets: readonly number[], labels: number): number[] {
+  const counts = new Array<number>(labels).fill(0);
+  for (const target of targets) counts[target]++;
+  return counts;
 }
 
 function sameLabels(model: TrainedClassifier, labels: readonly string[]): boolean {
@@ -199,7 +205,7 @@ function scoreRows(
   model: TrainedClassifier,
   matrix: FeatureMatrix,
   request: PoolRequest,
-  train: LabeledRows,
+  labeledCounts: readonly number[],
   progress: (progress: RoundProgress) => void,
 ): PoolScores {
   const n = request.pool.length;
@@ -238,15 +244,13 @@ function scoreRows(
   }
   if (request.strategy === 'random') return scores;
 
-  const counts = new Array<number>(model.labels.length).fill(0);
-  for (const target of train.targets) counts[target]++;
   const picks = selectBatch({
     strategy: request.strategy,
     probabilities,
     features: request.strategy === 'badge' || request.strategy === 'kmeans-margin' ? selectRows(matrix, request.pool) : undefined,
     n: Math.min(request.batch, n),
     seed: request.seed,
-    labeledCountsPerLabel: counts,
+    labeledCountsPerLabel: labeledCounts,
   });
   picks.forEach((pick, rank) => {
     scores.priority[pick.index] = 2 + (picks.length - rank) / picks.length;

@@ -58,16 +58,20 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     console.log(`${signal} received, shutting down`);
+    const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+    // Requests in flight get two seconds; event streams never end by themselves.
+    setTimeout(() => http.closeAllConnections?.(), 2_000).unref();
     server.close(() => {
       jobs
         .stop()
         .then(() => services.roundWorker.close())
         .then(() => database.close())
         .then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     });
+    http.closeIdleConnections?.();
     setTimeout(() => process.exit(1), 10_000).unref();
   };
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -179,7 +179,6 @@ export class RoundRunner {
     const labeled = await labeledItems(this.db, job.project.id);
     const pool = await openPoolIds(this.db, job.project.id);
     const { inputs, rowOf } = await this.inputs(job, pool);
-    const labelIndex = new Map(job.labelIds.map((id, i) => [id, i]));
     const scores = await this.worker.scorePool(
       {
         model: artifact,
@@ -188,7 +187,7 @@ export class RoundRunner {
         strategy: job.project.strategy as Strategy,
         batch: queueBatch(job.project),
         seed: round.seed * 7919 + record.id,
-        train: { rows: [], targets: labeled.labelIds.map((id) => labelIndex.get(id)!) },
+        labeledCounts: job.labelIds.map((id) => labeled.labelIds.filter((l) => l === id).length),
       },
       { signal: job.control.signal, onProgress: this.onWorkerProgress(job) },
     );
