@@ -10,6 +10,8 @@ export interface ProjectRecord {
   holdoutShare: number;
   overlap: number;
   leaseSeconds: number;
+  /** Whether annotators may see labels others gave. */
+  annotatorsSeeAllLabels: boolean;
   createdAt: Date;
 }
 
@@ -23,6 +25,7 @@ function toProject(row: ProjectRow): ProjectRecord {
     holdoutShare: row.holdout_share,
     overlap: row.overlap,
     leaseSeconds: row.lease_seconds,
+    annotatorsSeeAllLabels: row.annotators_see_all_labels,
     createdAt: row.created_at,
   };
 }
@@ -40,8 +43,13 @@ export async function findProject(db: Executor, projectId: number): Promise<Proj
   return row && toProject(row);
 }
 
-export async function listProjects(db: Executor): Promise<ProjectRecord[]> {
-  const rows = await db.selectFrom('project').selectAll().orderBy('project_id', 'desc').execute();
+/** Every project, or only those `memberId` is a member of. */
+export async function listProjects(db: Executor, memberId?: number): Promise<ProjectRecord[]> {
+  let q = db.selectFrom('project').selectAll();
+  if (memberId !== undefined) {
+    q = q.where('project_id', 'in', (eb) => eb.selectFrom('project_member').select('project_id').where('user_id', '=', memberId));
+  }
+  const rows = await q.orderBy('project_id', 'desc').execute();
   return rows.map(toProject);
 }
 
@@ -59,6 +67,7 @@ export interface ProjectPatch {
   holdoutShare?: number;
   overlap?: number;
   leaseSeconds?: number;
+  annotatorsSeeAllLabels?: boolean;
 }
 
 export async function updateProject(db: Executor, projectId: number, patch: ProjectPatch): Promise<void> {
@@ -68,6 +77,7 @@ export async function updateProject(db: Executor, projectId: number, patch: Proj
     ...(patch.holdoutShare !== undefined && { holdout_share: patch.holdoutShare }),
     ...(patch.overlap !== undefined && { overlap: patch.overlap }),
     ...(patch.leaseSeconds !== undefined && { lease_seconds: patch.leaseSeconds }),
+    ...(patch.annotatorsSeeAllLabels !== undefined && { annotators_see_all_labels: patch.annotatorsSeeAllLabels }),
   };
   if (Object.keys(values).length === 0) return;
   await db.updateTable('project').set(values).where('project_id', '=', projectId).execute();
