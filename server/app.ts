@@ -16,7 +16,7 @@ import { authRoutes } from './http/auth.routes.js';
 import { csrfProtection } from './http/csrf.middleware.js';
 import { memberRoutes } from './http/members.routes.js';
 import { defaultRateLimits, provideRateLimiters, type RateLimits } from './http/rate-limit.js';
-import { builtScriptHashes, securityHeaders } from './http/security-headers.js';
+import { builtScriptHashes, builtStyleAttributeHashes, securityHeaders } from './http/security-headers.js';
 import { tokenRoutes } from './http/tokens.routes.js';
 import { userRoutes } from './http/users.routes.js';
 import { exportRoutes } from './http/export.routes.js';
@@ -104,7 +104,7 @@ export function createApp(deps: AppDeps) {
 
   const app = new Hono();
   app.use(requestId());
-  app.use(securityHeaders(builtScriptHashes(deps.webBuildDir)));
+  app.use(securityHeaders(builtScriptHashes(deps.webBuildDir), builtStyleAttributeHashes(deps.webBuildDir)));
   app.route('/api', api);
   app.all('/api/*', (c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
 
