@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
+import { benchUsers, freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
 
 const items = Number(process.env.BENCH_ITEMS ?? 1_000_000);
 const annotators = Number(process.env.BENCH_ANNOTATORS ?? 50);
@@ -55,6 +55,9 @@ async function main(): Promise<void> {
   const databaseUrl = await freshBenchDatabase('loopwise_bench_annotate');
   const server = await startBenchServer(databaseUrl);
   const { projectId, labels } = await seed(databaseUrl);
+  // Each simulated annotator is a user of its own; the server records labels under the user.
+  const names = Array.from({ length: annotators }, (_, i) => `annotator-${i}@bench.test`);
+  const tokens = await benchUsers(databaseUrl, names, 'annotator', projectId);
   const nextLatency: number[] = [];
   const submitLatency: number[] = [];
   const leases = new Map<number, Lease[]>();
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
   // benchmark measures the server rather than the client sharing its two cores.
   const agent = new http.Agent({ keepAlive: true, maxSockets: annotators });
   const { hostname, port } = new URL(server.url);
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  const post = (path: string, body: unknown, headers: Record<string, string>) =>
     new Promise<{ status: number; json: any; ms: number }>((resolve, reject) => {
       const started = performance.now();
       const payload = JSON.stringify(body);
@@ -86,7 +89,8 @@ async function main(): Promise<void> {
 
   const annotator = async (name: string) => {
     while (performance.now() < deadline) {
-      const next = await post(`/api/projects/${projectId}/queue/next`, { annotator: name, n: batch });
+      const auth = { Authorization: `Bearer ${tokens.get(name)}` };
+      const next = await post(`/api/projects/${projectId}/queue/next`, { n: batch }, auth);
       nextLatency.push(next.ms);
       if (next.status !== 200) {
         errors += 1;
@@ -97,8 +101,8 @@ async function main(): Promise<void> {
         const key = randomUUID();
         const submit = await post(
           `/api/items/${item.id}/annotations`,
-          { label: labels[item.id % labels.length], annotator: name, durationMs: 900 },
-          { 'Idempotency-Key': key },
+          { label: labels[item.id % labels.length], durationMs: 900 },
+          { ...auth, 'Idempotency-Key': key },
         );
         submitLatency.push(submit.ms);
         const list = leases.get(item.id) ?? [];
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
 
   console.log(`${annotators} annotators for ${seconds} s (next n=${batch})…`);
   const started = performance.now();
-  await Promise.all(Array.from({ length: annotators }, (_, i) => annotator(`annotator-${i}`)));
+  await Promise.all(names.map((name) => annotator(name)));
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
   await server.stop();
