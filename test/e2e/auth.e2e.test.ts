@@ -111,6 +111,23 @@ describe.skipIf(!hasChromium)('accounts in the browser', () => {
     await page.reload();
     const row = page.getByTestId('member-row').filter({ hasText: 'newcomer@example.test' });
     expect(await row.getByRole('combobox').inputValue()).toBe('engineer');
+    // Leads change roles and remove members; only admins deactivate accounts.
+    expect(await row.getByRole('button', { name: /Deactivate account/ }).count()).toBe(0);
+    await row.getByRole('combobox').selectOption('annotator');
+    await expect.poll(async () => (await (await server.api('GET', `/projects/${project.id}/members`)).json()) as unknown).toMatchObject({
+      members: expect.arrayContaining([expect.objectContaining({ email: 'newcomer@example.test', role: 'annotator' })]),
+    });
+
+    await server.signIn(page);
+    await page.reload();
+    await row.getByRole('button', { name: /Deactivate account/ }).click();
+    await row.getByText('(deactivated)').waitFor();
+    const login = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'newcomer@example.test', password: 'newcomer password' }),
+    });
+    expect(login.status).toBe(401);
   });
 
   it('shows a new API token once and revokes it', async () => {

@@ -629,3 +629,8 @@ export function listAuditEvents(
 export function auditCsvUrl(projectId: number, filter: AuditFilter): string {
   return `${API}/projects/${projectId}/audit${query({ ...filter, format: 'csv' })}`;
 }
+
+/** Admins only: a deactivated user is signed out everywhere and their tokens stop working. */
+export function setUserActive(userId: number, active: boolean, fetchFn: Fetch = fetch): Promise<User & { active: boolean }> {
+  return request(fetchFn, 'PATCH', `/users/${userId}`, { active });
+}
