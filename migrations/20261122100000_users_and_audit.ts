@@ -131,17 +131,6 @@ export async function up(db: Kysely<any>): Promise<void> {
       for each row execute function audit_row_change(${sql.lit(key)})`.execute(db);
   }
 
-  // Retraining rounds (20261122000000_*, when present): launches, promotions and cancellations are
-  // changes of a round row, so the same trigger records them.
-  await sql`
-    do $$ begin
-      if exists (select 1 from information_schema.columns where table_schema = current_schema()
-                 and table_name = 'round' and column_name = 'round_id') then
-        create trigger round_audit after insert or update or delete on round
-          for each row execute function audit_row_change('round_id');
-      end if;
-    end $$`.execute(db);
-
   // Human labels: one statement-level insert per batch (labels arrive in group commits). The
   // annotator is the actor; a re-decision carries the label it replaced as `before`.
   await sql`
@@ -164,9 +153,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`do $$ begin
-      if to_regclass('round') is not null then drop trigger if exists round_audit on round; end if;
-    end $$`.execute(db);
   await sql`drop trigger annotation_audit on annotation`.execute(db);
   await sql`drop trigger annotation_append_only on annotation`.execute(db);
   for (const table of ['project', 'label', 'project_member', 'api_token', 'app_user', 'invite']) {
