@@ -2,18 +2,28 @@
 import path from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Kysely } from 'kysely';
 import type { DatabaseKind } from './db/create-db.js';
 import type { Database } from './db/schema.js';
 import { RoundWorker } from '../ml/index.js';
-import { AppError } from './errors.js';
 import { dashboardRoutes } from './http/dashboard.routes.js';
 import { eventRoutes } from './http/events.routes.js';
 import { roundRoutes } from './http/rounds.routes.js';
 import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
+import { AppError, TooManyRequestsError } from './errors.js';
 import { annotationRoutes } from './http/annotations.routes.js';
+import { auditRoutes } from './http/audit.routes.js';
+import { authenticate, principalOf } from './http/auth.middleware.js';
+import { authRoutes } from './http/auth.routes.js';
+import { csrfProtection } from './http/csrf.middleware.js';
+import { memberRoutes } from './http/members.routes.js';
+import { defaultRateLimits, provideRateLimiters, type RateLimits } from './http/rate-limit.js';
+import { builtScriptHashes, builtStyleAttributeHashes, securityHeaders } from './http/security-headers.js';
+import { tokenRoutes } from './http/tokens.routes.js';
+import { userRoutes } from './http/users.routes.js';
 import { exportRoutes } from './http/export.routes.js';
 import { healthRoutes } from './http/health.routes.js';
 import { itemRoutes, projectItemRoutes } from './http/items.routes.js';
@@ -23,6 +33,11 @@ import { ImageFileRepository } from './repositories/image-file.repository.js';
 import { AnnotationService } from './services/annotation.service.js';
 import { DashboardService } from './services/dashboard.service.js';
 import { EventBus } from './services/event-bus.js';
+import { ApiTokenService } from './services/api-token.service.js';
+import { AuditService } from './services/audit.service.js';
+import { AuthService } from './services/auth.service.js';
+import { MemberService } from './services/member.service.js';
+import { UserService } from './services/user.service.js';
 import { ExportService } from './services/export.service.js';
 import { ImportService } from './services/import.service.js';
 import { ItemService } from './services/item.service.js';
@@ -40,9 +55,18 @@ export interface AppDeps {
   /** The built web app; omitted in API-only tests. */
   webBuildDir?: string;
   log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Tests lower these to reach them quickly. */
+  rateLimits?: RateLimits;
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/** API paths anyone may call; every other API route needs a signed-in user before its own role check. */
+const publicApiPaths = new Set(['/api/health', '/api/auth/login', '/api/auth/logout', '/api/auth/invite', '/api/auth/accept']);
+
+/** Bodies are read into memory up to this; only imports stream beyond it (with their own cap). */
+const maxBodyBytes = 1024 * 1024;
+const streamingUpload = /^\/api\/projects\/[^/]+\/items$/;
 
 export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
   const images = new ImageFileRepository(deps.importDir);
@@ -62,6 +86,11 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
     /** Trains and scores on a worker thread, started on first use. */
     roundWorker: new RoundWorker(),
     images,
+    auth: new AuthService(deps.db),
+    users: new UserService(deps.db),
+    members: new MemberService(deps.db),
+    tokens: new ApiTokenService(deps.db),
+    audit: new AuditService(deps.db),
   };
 }
 
@@ -75,7 +104,16 @@ export function createApp(deps: AppDeps & { services?: Services }) {
   const services = deps.services ?? createServices(deps);
   const log = deps.log ?? ((message, fields) => console.error(message, fields ?? ''));
 
+  const limitBody = bodyLimit({ maxSize: maxBodyBytes });
   const api = new Hono()
+    .use(provideRateLimiters(deps.rateLimits ?? defaultRateLimits))
+    .use((c, next) => (c.req.method === 'POST' && streamingUpload.test(c.req.path) ? next() : limitBody(c, next)))
+    .use(authenticate(services.auth))
+    .use(csrfProtection)
+    .use(async (c, next) => {
+      if (!publicApiPaths.has(c.req.path)) principalOf(c);
+      return next();
+    })
     .route('/health', healthRoutes({ database: deps.databaseKind, tfjsBackend: deps.tfjsBackend, version: deps.version }))
     .route('/projects', projectRoutes(services.projects))
     .route('/projects', projectItemRoutes(services.imports, services.items))
@@ -85,10 +123,16 @@ export function createApp(deps: AppDeps & { services?: Services }) {
     .route('/', queueRoutes(services.queue))
     .route('/projects', roundRoutes(services.rounds))
     .route('/projects', dashboardRoutes(services.dashboard))
-    .route('/projects', eventRoutes(services.projects, services.events));
+    .route('/projects', eventRoutes(services.projects, services.events))
+    .route('/auth', authRoutes(services.auth, services.users))
+    .route('/projects', memberRoutes(services.members, services.users))
+    .route('/tokens', tokenRoutes(services.tokens))
+    .route('/users', userRoutes(services.users))
+    .route('/', auditRoutes(services.audit));
 
   const app = new Hono();
   app.use(requestId());
+  app.use(securityHeaders(builtScriptHashes(deps.webBuildDir), builtStyleAttributeHashes(deps.webBuildDir)));
   app.route('/api', api);
   app.all('/api/*', (c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
 
@@ -100,6 +144,7 @@ export function createApp(deps: AppDeps & { services?: Services }) {
   }
 
   app.onError((err, c) => {
+    if (err instanceof TooManyRequestsError) c.header('Retry-After', String(err.retryAfterSeconds));
     if (err instanceof AppError) {
       return c.json({ error: { code: err.code, message: err.message, ...(err.details !== undefined && { details: err.details }) } }, err.status);
     }

@@ -14,6 +14,7 @@ const schema = z.object({
   IMPORT_DIR: z.string().min(1).optional(),
   DEMO: z.enum(['auto', 'off']).default('auto'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  PUBLIC_URL: z.url().optional().or(z.literal('').transform(() => undefined)),
 });
 
 export interface Config {
@@ -27,6 +28,8 @@ export interface Config {
   /** `auto` loads the demo project into an empty database. */
   readonly demo: 'auto' | 'off';
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Where users reach the server; links (first-run setup) are built on it. */
+  readonly publicUrl: string;
   readonly version: string;
 }
 
@@ -46,6 +49,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importDir: path.resolve(e.IMPORT_DIR ?? path.join(dataDir, 'import')),
     demo: e.DEMO,
     logLevel: e.LOG_LEVEL,
+    publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? 'localhost' : e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     version,
   });
 }

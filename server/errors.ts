@@ -34,3 +34,21 @@ export class ValidationError extends AppError {
     super(400, 'validation_failed', 'The request is not valid', issues);
   }
 }
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'Sign in first') {
+    super(401, 'unauthenticated', message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string, code = 'forbidden') {
+    super(403, code, message);
+  }
+}
+
+export class TooManyRequestsError extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, 'rate_limited', `Too many requests; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+}

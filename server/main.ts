@@ -8,7 +8,7 @@ import { createApp, createJobRunner, createServices } from './app.js';
 import { loadConfig } from './config.js';
 import { createDb } from './db/create-db.js';
 import { createMigrator, migrateToLatest } from './db/migrate.js';
-import { loadDemoIfEmpty } from './services/demo.service.js';
+import { createDemoAdminIfNoUsers, loadDemoIfEmpty } from './services/demo.service.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
@@ -30,11 +30,14 @@ async function main(): Promise<void> {
 
   const deps = { db: database.db, importDir: config.importDir };
   const services = createServices(deps);
+  const { projects, imports, users } = services;
   if (config.demo === 'auto') {
-    const { projects, imports } = services;
     const demo = await loadDemoIfEmpty(projects, imports, path.join(root, 'datasets', 'demo-wordnet.jsonl'));
     if (demo) console.log(`Loaded the demo project (${demo.imported} items).`);
   }
+  // The embedded demo gets a ready admin; any other fresh installation gets a one-time setup link.
+  const demoLogin = config.demo === 'auto' && database.kind === 'pglite' ? await createDemoAdminIfNoUsers(users) : null;
+  const setupLink = demoLogin ? null : await users.createSetupLink();
 
   const jobs = createJobRunner(database.db, services);
   jobs.start();
@@ -51,6 +54,14 @@ async function main(): Promise<void> {
     const where = database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
     console.log(`Loopwise ${version} on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${info.port}`);
     console.log(`  database: ${where}; TensorFlow.js backend: ${tfjsBackend}`);
+    if (demoLogin) {
+      console.log(`  Demo login, shown this once (the demo admin of the embedded database):`);
+      console.log(`    email ${demoLogin.email}   password ${demoLogin.password}`);
+    }
+    if (setupLink) {
+      console.log(`  No users yet. Create the first admin within 24 h at (one-time link):`);
+      console.log(`    ${config.publicUrl}/setup?token=${setupLink.token}`);
+    }
   });
 
   let closing = false;

@@ -20,6 +20,7 @@ export interface ProjectTable {
   holdout_share: Generated<number>;
   overlap: Generated<number>;
   lease_seconds: Generated<number>;
+  annotators_see_all_labels: Generated<boolean>;
   created_at: CreatedAt;
   retrain_every: Generated<number>;
   strategy: Generated<string>;
@@ -131,6 +132,73 @@ export interface JobTable {
   finished_at: Date | null;
 }
 
+export type ProjectRole = 'lead' | 'engineer' | 'annotator';
+/** A role a user holds: admin is global, the others are per project. */
+export type Role = 'admin' | ProjectRole;
+
+export interface AppUserTable {
+  user_id: Generated<number>;
+  email: string;
+  name: Generated<string>;
+  password_hash: string | null;
+  is_admin: Generated<boolean>;
+  active: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+export interface ProjectMemberTable {
+  project_id: number;
+  user_id: number;
+  role: ProjectRole;
+  created_at: CreatedAt;
+}
+
+export interface SessionTable {
+  session_hash: string;
+  user_id: number;
+  created_at: CreatedAt;
+  expires_at: Date;
+}
+
+export interface ApiTokenTable {
+  token_id: Generated<number>;
+  user_id: number;
+  name: string;
+  token_hash: string;
+  role: Role;
+  created_at: CreatedAt;
+  expires_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+export interface InviteTable {
+  invite_id: Generated<number>;
+  token_hash: string;
+  project_id: number | null;
+  role: ProjectRole | null;
+  is_admin: Generated<boolean>;
+  email: string | null;
+  created_by: number | null;
+  created_at: CreatedAt;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+export type AuditAction = 'create' | 'change' | 'delete';
+
+export interface AuditEventTable {
+  audit_id: Generated<string>;
+  created_at: CreatedAt;
+  actor: string;
+  project_id: number | null;
+  action: AuditAction;
+  entity: string;
+  entity_id: string | null;
+  before: unknown;
+  after: unknown;
+}
+
 export interface Database {
   project: ProjectTable;
   label: LabelTable;
@@ -140,6 +208,12 @@ export interface Database {
   lease: LeaseTable;
   round: RoundTable;
   job: JobTable;
+  app_user: AppUserTable;
+  project_member: ProjectMemberTable;
+  session: SessionTable;
+  api_token: ApiTokenTable;
+  invite: InviteTable;
+  audit_event: AuditEventTable;
 }
 
 export type ProjectRow = Selectable<ProjectTable>;

@@ -2,12 +2,14 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AnnotationRecord, AnnotationService } from '../services/annotation.service.js';
+import { actingAnnotator, requireProjectRole } from './auth.middleware.js';
 import { itemParams } from './params.js';
 import { validate } from './validate.js';
 
 const decision = z.object({
   label: z.string().min(1, 'label is required').max(100),
-  annotator: z.string().trim().min(1, 'annotator is required').max(100),
+  /** Optional: the annotator is the signed-in user; naming anyone else is refused. */
+  annotator: z.string().trim().min(1).max(254).optional(),
   durationMs: z.number().int().min(0).max(24 * 3600 * 1000).optional(),
 });
 const idempotencyKey = z.object({ 'idempotency-key': z.string().min(8).max(200).optional() });
@@ -15,13 +17,16 @@ const idempotencyKey = z.object({ 'idempotency-key': z.string().min(8).max(200).
 export function annotationRoutes(annotations: AnnotationService) {
   return new Hono().post(
     '/:itemId/annotations',
+    requireProjectRole('annotator'),
     bodyLimit({ maxSize: 64 * 1024 }),
     validate('param', itemParams),
     validate('header', idempotencyKey),
     validate('json', decision),
     async (c) => {
       const key = c.req.valid('header')['idempotency-key'] ?? null;
-      const annotation = await annotations.submit(c.req.valid('param').itemId, c.req.valid('json'), key);
+      const { label, durationMs, annotator } = c.req.valid('json');
+      const decision = { label, durationMs, annotator: actingAnnotator(c, annotator) };
+      const annotation = await annotations.submit(c.req.valid('param').itemId, decision, key);
       return c.json(toAnnotationJson(annotation), 201);
     },
   );

@@ -1,12 +1,14 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { DashboardService } from '../services/dashboard.service.js';
+import { requireProjectRole } from './auth.middleware.js';
 import { projectParams } from './params.js';
 import { validate } from './validate.js';
 
 export function dashboardRoutes(dashboard: DashboardService) {
   return new Hono().get(
     '/:projectId/dashboard',
+    requireProjectRole('engineer'),
     validate('param', projectParams),
     validate('query', z.object({ hours: z.coerce.number().int().min(1).max(24 * 90).default(48) })),
     async (c) => {

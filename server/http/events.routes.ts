@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { EventBus, ProjectEvent } from '../services/event-bus.js';
 import type { ProjectService } from '../services/project.service.js';
+import { requireProjectRole } from './auth.middleware.js';
 import { projectParams } from './params.js';
 import { validate } from './validate.js';
 
@@ -10,7 +11,7 @@ const KEEPALIVE_MS = 15_000;
 
 /** Server-sent events of one project: round progress, metrics, queue refreshes. */
 export function eventRoutes(projects: ProjectService, events: EventBus) {
-  return new Hono().get('/:projectId/events', validate('param', projectParams), async (c) => {
+  return new Hono().get('/:projectId/events', requireProjectRole('engineer'), validate('param', projectParams), async (c) => {
     const { projectId } = c.req.valid('param');
     await projects.require(projectId);
     return streamSSE(c, async (stream) => {

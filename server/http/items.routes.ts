@@ -5,7 +5,9 @@ import type { ImportFormat } from '../import/parse-rows.js';
 import type { ImportService } from '../services/import.service.js';
 import type { ItemService, ItemWithAnnotation } from '../services/item.service.js';
 import { itemContentJson } from './item-content.json.js';
+import { principalOf, requireProjectRole } from './auth.middleware.js';
 import { itemParams, projectParams } from './params.js';
+import { rateLimit } from './rate-limit.js';
 import { validate } from './validate.js';
 
 
@@ -26,7 +28,7 @@ const formatByType: Record<string, ImportFormat> = {
 
 export function projectItemRoutes(imports: ImportService, items: ItemService) {
   return new Hono()
-    .post('/:projectId/items', validate('param', projectParams), async (c) => {
+    .post('/:projectId/items', requireProjectRole('engineer'), rateLimit('expensive'), validate('param', projectParams), async (c) => {
       const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
       const format = formatByType[type];
       if (!format) {
@@ -34,18 +36,21 @@ export function projectItemRoutes(imports: ImportService, items: ItemService) {
           contentType: type || null,
         });
       }
-      const body = c.req.raw.body ?? emptyBody();
-      const result = await imports.importItems(c.req.valid('param').projectId, body, format);
+      const declared = Number(c.req.header('content-length') ?? 0);
+      if (declared > maxImportBytes) throw tooLarge();
+      const body = c.req.raw.body ? capped(c.req.raw.body, maxImportBytes) : emptyBody();
+      const result = await imports.importItems(c.req.valid('param').projectId, body, format, principalOf(c).email);
       return c.json(result, 200);
     })
-    .get('/:projectId/items', validate('param', projectParams), validate('query', listQuery), async (c) => {
-      const page = await items.list(c.req.valid('param').projectId, c.req.valid('query'));
+    .get('/:projectId/items', requireProjectRole('annotator'), validate('param', projectParams), validate('query', listQuery), async (c) => {
+      const viewer = { annotator: principalOf(c).email, seesAllLabels: c.get('projectRole') !== 'annotator' };
+      const page = await items.list(c.req.valid('param').projectId, c.req.valid('query'), viewer);
       return c.json({ items: page.items.map(toItemJson), nextCursor: page.nextCursor });
     });
 }
 
 export function itemRoutes(items: ItemService) {
-  return new Hono().get('/:itemId/image', validate('param', itemParams), async (c) => {
+  return new Hono().get('/:itemId/image', requireProjectRole('annotator'), validate('param', itemParams), async (c) => {
     const image = await items.openImage(c.req.valid('param').itemId);
     return c.body(image.body, 200, { 'Content-Type': image.contentType, 'Cache-Control': 'private, max-age=3600' });
   });
@@ -64,3 +69,19 @@ function toItemJson(item: ItemWithAnnotation) {
 }
 
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}
+
+/** Imports stream at any size up to this; larger uploads are refused, by Content-Length before reading. */
+export const maxImportBytes = 4 * 1024 ** 3;
+
+function tooLarge(): AppError {
+  return new AppError(413, 'payload_too_large', `An import may be at most ${maxImportBytes / 1024 ** 3} GiB`);
+}
+
+async function* capped(body: ReadableStream<Uint8Array>, maxBytes: number): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw tooLarge();
+    yield chunk;
+  }
+}

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { STRATEGIES } from '../../ml/index.js';
 import type { Project, ProjectService } from '../services/project.service.js';
+import { principalOf, requireAdmin, requireProjectRole, requireUser } from './auth.middleware.js';
 import { projectParams } from './params.js';
 import { validate } from './validate.js';
 
@@ -74,23 +75,35 @@ const projectPatchSchema = z
     strategy: loopSettings.strategy.optional(),
     model: loopSettings.model.optional(),
     promotion: loopSettings.promotion.optional(),
+    annotatorsSeeAllLabels: z.boolean().optional(),
   })
   .strict();
 
 
 export function projectRoutes(projects: ProjectService) {
   return new Hono()
-    .post('/', bodyLimit({ maxSize: 1024 * 1024 }), validate('json', newProjectSchema), async (c) => {
-      const project = await projects.create(c.req.valid('json'));
+    .post('/', requireAdmin, bodyLimit({ maxSize: 1024 * 1024 }), validate('json', newProjectSchema), async (c) => {
+      const project = await projects.create(c.req.valid('json'), principalOf(c).email);
       return c.json(toProjectJson(project), 201);
     })
-    .get('/', async (c) => c.json({ projects: (await projects.list()).map(toProjectJson) }))
-    .get('/:projectId', validate('param', projectParams), async (c) => {
+    .get('/', requireUser, async (c) => {
+      const principal = principalOf(c);
+      const visible = await projects.list(principal.userIsAdmin ? undefined : principal.userId);
+      return c.json({ projects: visible.map(toProjectJson) });
+    })
+    .get('/:projectId', requireProjectRole('annotator'), validate('param', projectParams), async (c) => {
       return c.json(toProjectJson(await projects.get(c.req.valid('param').projectId)));
     })
-    .patch('/:projectId', bodyLimit({ maxSize: 1024 * 1024 }), validate('param', projectParams), validate('json', projectPatchSchema), async (c) => {
-      return c.json(toProjectJson(await projects.update(c.req.valid('param').projectId, c.req.valid('json'))));
-    });
+    .patch(
+      '/:projectId',
+      requireProjectRole('lead'),
+      bodyLimit({ maxSize: 1024 * 1024 }),
+      validate('param', projectParams),
+      validate('json', projectPatchSchema),
+      async (c) => {
+        return c.json(toProjectJson(await projects.update(c.req.valid('param').projectId, c.req.valid('json'), principalOf(c).email)));
+      },
+    );
 }
 
 function toProjectJson(project: Project) {
@@ -108,6 +121,7 @@ function toProjectJson(project: Project) {
     model: project.model,
     promotion: project.promotion,
     promotedRoundId: project.promotedRoundId,
+    annotatorsSeeAllLabels: project.annotatorsSeeAllLabels,
     createdAt: project.createdAt.toISOString(),
     counts: project.counts,
   };

@@ -2,38 +2,41 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { QueuePick, QueueService } from '../services/queue.service.js';
 import { itemContentJson } from './item-content.json.js';
+import { actingAnnotator, requireProjectRole } from './auth.middleware.js';
 import { itemParams, projectParams } from './params.js';
 import { validate } from './validate.js';
 
-const annotator = z.string().trim().min(1, 'annotator is required').max(100);
+/** Optional: the annotator is the signed-in user; naming anyone else is refused. */
+const annotator = z.string().trim().min(1).max(254).optional();
 
 /** The annotator's side of the queue: picks, leases, skips and progress. */
 export function queueRoutes(queue: QueueService) {
   return new Hono()
     .post(
       '/projects/:projectId/queue/next',
+      requireProjectRole('annotator'),
       validate('param', projectParams),
       validate('json', z.object({ annotator, n: z.number().int().min(1).max(50).default(10) })),
       async (c) => {
-        const { annotator: who, n } = c.req.valid('json');
-        const picks = await queue.next(c.req.valid('param').projectId, who, n);
+        const { annotator: named, n } = c.req.valid('json');
+        const picks = await queue.next(c.req.valid('param').projectId, actingAnnotator(c, named), n);
         return c.json({ items: picks.map(toQueueItemJson) });
       },
     )
-    .post('/projects/:projectId/leases/renew', validate('param', projectParams), validate('json', z.object({ annotator })), async (c) => {
-      const renewed = await queue.renew(c.req.valid('param').projectId, c.req.valid('json').annotator);
+    .post('/projects/:projectId/leases/renew', requireProjectRole('annotator'), validate('param', projectParams), validate('json', z.object({ annotator })), async (c) => {
+      const renewed = await queue.renew(c.req.valid('param').projectId, actingAnnotator(c, c.req.valid('json').annotator));
       return c.json({ renewed: renewed.renewed, leaseExpiresAt: renewed.leaseExpiresAt?.toISOString() ?? null });
     })
-    .get('/projects/:projectId/progress', validate('param', projectParams), validate('query', z.object({ annotator })), async (c) => {
-      return c.json(await queue.progress(c.req.valid('param').projectId, c.req.valid('query').annotator));
+    .get('/projects/:projectId/progress', requireProjectRole('annotator'), validate('param', projectParams), validate('query', z.object({ annotator })), async (c) => {
+      return c.json(await queue.progress(c.req.valid('param').projectId, actingAnnotator(c, c.req.valid('query').annotator)));
     })
-    .post('/items/:itemId/skip', validate('param', itemParams), validate('json', z.object({ annotator })), async (c) => {
+    .post('/items/:itemId/skip', requireProjectRole('annotator'), validate('param', itemParams), validate('json', z.object({ annotator })), async (c) => {
       const { itemId } = c.req.valid('param');
-      await queue.skip(itemId, c.req.valid('json').annotator);
+      await queue.skip(itemId, actingAnnotator(c, c.req.valid('json').annotator));
       return c.json({ itemId, skipped: true });
     })
-    .delete('/items/:itemId/lease', validate('param', itemParams), validate('query', z.object({ annotator })), async (c) => {
-      await queue.release(c.req.valid('param').itemId, c.req.valid('query').annotator);
+    .delete('/items/:itemId/lease', requireProjectRole('annotator'), validate('param', itemParams), validate('query', z.object({ annotator })), async (c) => {
+      await queue.release(c.req.valid('param').itemId, actingAnnotator(c, c.req.valid('query').annotator));
       return c.body(null, 204);
     });
 }

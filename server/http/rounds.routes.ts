@@ -1,8 +1,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Round, RoundService } from '../services/round.service.js';
+import { principalOf, requireProjectRole } from './auth.middleware.js';
 import { projectParams, roundParams } from './params.js';
 import { loopSettings } from './projects.routes.js';
+import { rateLimit } from './rate-limit.js';
 import { validate } from './validate.js';
 
 /** Hyper-parameters a round may override (see ml/train.ts for their meaning and defaults). */
@@ -27,25 +29,25 @@ const launchSchema = z
   .object({ strategy: loopSettings.strategy.optional(), model: loopSettings.model.optional(), params: trainParams.optional() })
   .strict();
 
-/** Retraining rounds and the model registry of a project. */
+/** Retraining rounds and the model registry of a project: engineers and above. */
 export function roundRoutes(rounds: RoundService) {
   return new Hono()
-    .post('/:projectId/rounds', validate('param', projectParams), validate('json', launchSchema), async (c) => {
+    .post('/:projectId/rounds', requireProjectRole('engineer'), rateLimit('expensive'), validate('param', projectParams), validate('json', launchSchema), async (c) => {
       const { round, collapsed } = await rounds.launch(c.req.valid('param').projectId, c.req.valid('json'), 'manual');
       return c.json({ id: round.id, number: round.number, status: round.status, collapsed }, 202);
     })
-    .get('/:projectId/rounds', validate('param', projectParams), async (c) => {
+    .get('/:projectId/rounds', requireProjectRole('engineer'), validate('param', projectParams), async (c) => {
       return c.json((await rounds.list(c.req.valid('param').projectId)).map(toRoundJson));
     })
-    .get('/:projectId/rounds/:roundId', validate('param', roundParams), async (c) => {
+    .get('/:projectId/rounds/:roundId', requireProjectRole('engineer'), validate('param', roundParams), async (c) => {
       const { projectId, roundId } = c.req.valid('param');
       return c.json(toRoundJson(await rounds.get(projectId, roundId)));
     })
-    .post('/:projectId/rounds/:roundId/promote', validate('param', roundParams), async (c) => {
+    .post('/:projectId/rounds/:roundId/promote', requireProjectRole('engineer'), validate('param', roundParams), async (c) => {
       const { projectId, roundId } = c.req.valid('param');
-      return c.json(toRoundJson(await rounds.promote(projectId, roundId)));
+      return c.json(toRoundJson(await rounds.promote(projectId, roundId, principalOf(c).email)));
     })
-    .post('/:projectId/rounds/:roundId/cancel', validate('param', roundParams), async (c) => {
+    .post('/:projectId/rounds/:roundId/cancel', requireProjectRole('engineer'), validate('param', roundParams), async (c) => {
       const { projectId, roundId } = c.req.valid('param');
       return c.json(toRoundJson(await rounds.cancel(projectId, roundId)));
     });

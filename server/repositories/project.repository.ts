@@ -10,6 +10,8 @@ export interface ProjectRecord {
   holdoutShare: number;
   overlap: number;
   leaseSeconds: number;
+  /** Whether annotators may see labels others gave. */
+  annotatorsSeeAllLabels: boolean;
   createdAt: Date;
   /** New labels that start a retraining round by themselves; 0 turns the automatic loop off. */
   retrainEvery: number;
@@ -29,6 +31,7 @@ function toProject(row: ProjectRow): ProjectRecord {
     holdoutShare: row.holdout_share,
     overlap: row.overlap,
     leaseSeconds: row.lease_seconds,
+    annotatorsSeeAllLabels: row.annotators_see_all_labels,
     createdAt: row.created_at,
     retrainEvery: row.retrain_every,
     strategy: row.strategy,
@@ -51,8 +54,13 @@ export async function findProject(db: Executor, projectId: number): Promise<Proj
   return row && toProject(row);
 }
 
-export async function listProjects(db: Executor): Promise<ProjectRecord[]> {
-  const rows = await db.selectFrom('project').selectAll().orderBy('project_id', 'desc').execute();
+/** Every project, or only those `memberId` is a member of. */
+export async function listProjects(db: Executor, memberId?: number): Promise<ProjectRecord[]> {
+  let q = db.selectFrom('project').selectAll();
+  if (memberId !== undefined) {
+    q = q.where('project_id', 'in', (eb) => eb.selectFrom('project_member').select('project_id').where('user_id', '=', memberId));
+  }
+  const rows = await q.orderBy('project_id', 'desc').execute();
   return rows.map(toProject);
 }
 
@@ -74,6 +82,7 @@ export interface ProjectPatch {
   strategy?: string;
   model?: string;
   promotion?: PromotionPolicy;
+  annotatorsSeeAllLabels?: boolean;
 }
 
 export async function updateProject(db: Executor, projectId: number, patch: ProjectPatch): Promise<void> {
@@ -87,6 +96,7 @@ export async function updateProject(db: Executor, projectId: number, patch: Proj
     ...(patch.strategy !== undefined && { strategy: patch.strategy }),
     ...(patch.model !== undefined && { model: patch.model }),
     ...(patch.promotion !== undefined && { promotion: patch.promotion }),
+    ...(patch.annotatorsSeeAllLabels !== undefined && { annotators_see_all_labels: patch.annotatorsSeeAllLabels }),
   };
   if (Object.keys(values).length === 0) return;
   await db.updateTable('project').set(values).where('project_id', '=', projectId).execute();

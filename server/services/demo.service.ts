@@ -2,6 +2,10 @@
 import { createReadStream } from 'node:fs';
 import type { ImportService } from './import.service.js';
 import type { ProjectService } from './project.service.js';
+import { newPassword } from './secrets.js';
+import type { UserService } from './user.service.js';
+
+export const demoAdminEmail = 'admin@demo.loopwise';
 
 export const demoProject = {
   name: 'Demo: WordNet noun categories',
@@ -46,4 +50,15 @@ export async function loadDemoIfEmpty(
   const project = await projects.create(demoProject);
   const result = await imports.importItems(project.id, createReadStream(demoFile), 'jsonl');
   return { projectId: project.id, imported: result.imported };
+}
+
+/**
+ * On an installation without users, creates the demo admin with a random password and answers
+ * the login to show once; null when users exist.
+ */
+export async function createDemoAdminIfNoUsers(users: UserService): Promise<{ email: string; password: string } | null> {
+  if (await users.hasUsers()) return null;
+  const password = newPassword();
+  await users.create({ email: demoAdminEmail, name: 'Demo admin', password, role: 'admin' });
+  return { email: demoAdminEmail, password };
 }

@@ -4,6 +4,7 @@ import { InvalidInputError } from '../errors.js';
 import { checkItemRow, featureLengthMismatch, type ItemDraft, type RowContext } from '../import/item-row.js';
 import { type ImportFormat, parseRows, type RowError, UnreadableFileError } from '../import/parse-rows.js';
 import { insertAnnotations } from '../repositories/annotation.repository.js';
+import { insertAuditEvent } from '../repositories/audit.repository.js';
 import type { ImageFileRepository } from '../repositories/image-file.repository.js';
 import { insertItems, type NewItem } from '../repositories/item.repository.js';
 import { listLabels } from '../repositories/label.repository.js';
@@ -40,7 +41,7 @@ export class ImportService {
    * fatal. Parsing overlaps with writing, and up to `writersInFlight` batches are written at
    * once, so the database can use more than one core.
    */
-  async importItems(projectId: number, source: AsyncIterable<Uint8Array>, format: ImportFormat): Promise<ImportResult> {
+  async importItems(projectId: number, source: AsyncIterable<Uint8Array>, format: ImportFormat, actor = 'system'): Promise<ImportResult> {
     const project = await this.projects.require(projectId);
     const labels = await listLabels(this.db, [projectId]);
     const labelIds = new Map(labels.map((l) => [l.name, l.id]));
@@ -117,6 +118,15 @@ export class ImportService {
     if (writeFailure) throw writeFailure.error;
     result.errors.sort((a, b) => a.line - b.line);
     if (result.imported > 0) await this.onImported(projectId, result.imported);
+    // One audit event for the file: its labels are provenance of the data, not decisions of annotators.
+    await insertAuditEvent(this.db, {
+      actor,
+      projectId,
+      action: 'create',
+      entity: 'import',
+      entityId: null,
+      after: { format, imported: result.imported, duplicates: result.duplicates, failed: result.failed },
+    });
     return result;
   }
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { ImageFileRepository } from '../repositories/image-file.repository.js';
 import { findItemRef, type ItemStatus, type ItemWithAnnotation, listItems } from '../repositories/item.repository.js';
 import { listLabels } from '../repositories/label.repository.js';
@@ -11,6 +11,13 @@ export type { ItemWithAnnotation };
 export interface ItemPage {
   items: ItemWithAnnotation[];
   nextCursor: string | null;
+}
+
+export interface ItemViewer {
+  /** The viewer's annotator name. */
+  annotator: string;
+  /** False for annotators, who see labels of others only where the project allows it. */
+  seesAllLabels: boolean;
 }
 
 export interface ItemFilter {
@@ -27,10 +34,16 @@ export class ItemService {
     private readonly images: ImageFileRepository,
   ) {}
 
-  async list(projectId: number, filter: ItemFilter): Promise<ItemPage> {
-    await this.projects.require(projectId);
+  /**
+   * A page of items. An annotator sees labels others gave only where the project allows it;
+   * elsewhere those items show no label, and filtering by label is refused.
+   */
+  async list(projectId: number, filter: ItemFilter, viewer?: ItemViewer): Promise<ItemPage> {
+    const project = await this.projects.require(projectId);
+    const redact = viewer !== undefined && !viewer.seesAllLabels && !project.annotatorsSeeAllLabels;
     let labelId: number | undefined;
     if (filter.label !== undefined) {
+      if (redact) throw new ForbiddenError("Filtering by label would show other annotators' labels");
       const labels = await listLabels(this.db, [projectId]);
       labelId = labels.find((l) => l.name === filter.label)?.id;
       if (labelId === undefined) throw new InvalidInputError(`Label "${filter.label}" is not in this project's label set`);
@@ -44,8 +57,9 @@ export class ItemService {
       limit: filter.limit + 1,
     });
     const hasMore = rows.length > filter.limit;
-    const items = hasMore ? rows.slice(0, filter.limit) : rows;
-    return { items, nextCursor: hasMore ? encodeCursor(items[items.length - 1].itemId) : null };
+    const page = hasMore ? rows.slice(0, filter.limit) : rows;
+    const items = redact ? page.map((item) => (item.annotation?.annotator === viewer.annotator ? item : { ...item, label: null, annotation: null })) : page;
+    return { items, nextCursor: hasMore ? encodeCursor(page[page.length - 1].itemId) : null };
   }
 
   /** The bytes of an item's image stored as a file path (data-URL images are served inline). */

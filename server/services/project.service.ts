@@ -3,6 +3,7 @@ import type { Database, ItemKind } from '../db/schema.js';
 import { NotFoundError } from '../errors.js';
 import { countItems } from '../repositories/item.repository.js';
 import { applyOverlap, reassignHoldout } from '../repositories/item.repository.js';
+import { setAuditActor } from '../repositories/audit.repository.js';
 import { insertLabels, type LabelRecord, listLabels } from '../repositories/label.repository.js';
 import {
   countProjects,
@@ -28,8 +29,10 @@ export interface Project extends ProjectRecord {
 export class ProjectService {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(input: NewProject): Promise<Project> {
+  /** `actor` is who the audit trail names (see setAuditActor). */
+  async create(input: NewProject, actor = 'system'): Promise<Project> {
     const projectId = await this.db.transaction().execute(async (trx) => {
+      await setAuditActor(trx, actor);
       const project = await insertProject(trx, {
         name: input.name.trim(),
         kind: input.kind,
@@ -58,9 +61,10 @@ export class ProjectService {
    * Changes a project's name, guidelines or queue settings in one transaction; a new holdout share
    * or overlap is applied to the items at once.
    */
-  async update(projectId: number, patch: ProjectPatch): Promise<Project> {
+  async update(projectId: number, patch: ProjectPatch, actor = 'system'): Promise<Project> {
     await this.require(projectId);
     await this.db.transaction().execute(async (trx) => {
+      await setAuditActor(trx, actor);
       await updateProject(trx, projectId, patch);
       if (patch.holdoutShare !== undefined) await reassignHoldout(trx, projectId, patch.holdoutShare);
       if (patch.overlap !== undefined) await applyOverlap(trx, projectId, patch.overlap);
@@ -74,8 +78,9 @@ export class ProjectService {
     return { ...project, labels: labels.map(toLabel), counts };
   }
 
-  async list(): Promise<Project[]> {
-    const projects = await listProjects(this.db);
+  /** Every project, or only those the user `memberId` is a member of. */
+  async list(memberId?: number): Promise<Project[]> {
+    const projects = await listProjects(this.db, memberId);
     const labels = await listLabels(
       this.db,
       projects.map((p) => p.id),

@@ -12,6 +12,7 @@ import {
   latestJobsOfRounds,
   requestCancel,
 } from '../repositories/job.repository.js';
+import { setAuditActor } from '../repositories/audit.repository.js';
 import { lockProject, setPromotedRound } from '../repositories/project.repository.js';
 import {
   findArtifact,
@@ -106,12 +107,14 @@ export class RoundService {
    * Makes a finished round's model the one serving suggestions and ordering the queue (also to
    * roll back to an earlier round), then queues a scoring run of the pool with it.
    */
-  async promote(projectId: number, roundId: number): Promise<Round> {
+  async promote(projectId: number, roundId: number, actor = 'system'): Promise<Round> {
     const round = await this.get(projectId, roundId);
     if (!(await findArtifact(this.db, roundId))) {
       throw new ConflictError('round_not_trained', `Round ${round.number} has no trained model (${round.status})`);
     }
     await this.db.transaction().execute(async (trx) => {
+      // The audit trail records the promotion as the change of the project's promoted round.
+      await setAuditActor(trx, actor);
       await setPromotedRound(trx, projectId, roundId);
       await markPromoted(trx, roundId);
       // A queued scoring run scores with whatever model is promoted when it starts.

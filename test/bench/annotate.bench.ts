@@ -7,7 +7,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { countDoubleLeases, formatLatency, percentile, runAnnotators } from './annotator-load.js';
-import { freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
+import { benchUsers, freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
 
 const items = Number(process.env.BENCH_ITEMS ?? 1_000_000);
 const annotators = Number(process.env.BENCH_ANNOTATORS ?? 50);
@@ -42,11 +42,14 @@ async function main(): Promise<void> {
   const databaseUrl = await freshBenchDatabase('loopwise_bench_annotate');
   const server = await startBenchServer(databaseUrl);
   const { projectId, labels } = await seed(databaseUrl);
+  // Each simulated annotator is a user of its own; the server records labels under the user.
+  const names = Array.from({ length: annotators }, (_, i) => `annotator-${i}@bench.test`);
+  const tokens = await benchUsers(databaseUrl, names, 'annotator', projectId);
   console.log(`${annotators} annotators for ${seconds} s (next n=${batch})…`);
   const load = await runAnnotators({
     url: server.url,
     projectId,
-    annotators,
+    annotators: tokens,
     seconds,
     batch,
     labelFor: (item) => labels[item.id % labels.length],

@@ -16,14 +16,13 @@ export interface Lease {
 export interface LoadOptions {
   url: string;
   projectId: number;
-  annotators: number;
+  /** Each annotator's user name and API token: the server records labels under the token's user. */
+  annotators: ReadonlyMap<string, string>;
   seconds: number;
   /** Items asked for per queue/next call. */
   batch: number;
   /** The label an annotator gives an item. */
   labelFor: (item: { id: number; externalId: string }) => string;
-  /** Annotator names are `${prefix}${i}`. */
-  prefix?: string;
   /** Pause before each decision, as a person reading the item would (default 0: flat out). */
   thinkMs?: number;
 }
@@ -71,9 +70,9 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
   const deadline = performance.now() + options.seconds * 1000;
   // node:http with keep-alive: a load generator several times cheaper than fetch, so the
   // benchmark measures the server rather than the client sharing its two cores.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.annotators });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.annotators.size });
   const { hostname, port } = new URL(options.url);
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  const post = (path: string, body: unknown, headers: Record<string, string>) =>
     new Promise<{ status: number; json: any; ms: number }>((resolve, reject) => {
       const started = performance.now();
       const payload = JSON.stringify(body);
@@ -90,9 +89,10 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
       req.end(payload);
     });
 
-  const annotator = async (name: string) => {
+  const annotator = async (name: string, token: string) => {
+    const auth = { Authorization: `Bearer ${token}` };
     while (performance.now() < deadline) {
-      const next = await post(`/api/projects/${options.projectId}/queue/next`, { annotator: name, n: options.batch });
+      const next = await post(`/api/projects/${options.projectId}/queue/next`, { n: options.batch }, auth);
       result.nextLatency.push(next.ms);
       if (next.status !== 200) {
         result.errors += 1;
@@ -106,8 +106,8 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
         const key = randomUUID();
         const submit = await post(
           `/api/items/${item.id}/annotations`,
-          { label: options.labelFor(item), annotator: name, durationMs: 900 },
-          { 'Idempotency-Key': key },
+          { label: options.labelFor(item), durationMs: 900 },
+          { ...auth, 'Idempotency-Key': key },
         );
         result.submitLatency.push(submit.ms);
         const list = result.leases.get(item.id) ?? [];
@@ -122,7 +122,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
   };
 
   const started = performance.now();
-  await Promise.all(Array.from({ length: options.annotators }, (_, i) => annotator(`${options.prefix ?? 'annotator-'}${i}`)));
+  await Promise.all([...options.annotators].map(([name, token]) => annotator(name, token)));
   result.elapsed = (performance.now() - started) / 1000;
   agent.destroy();
   result.nextLatency.sort((a, b) => a - b);

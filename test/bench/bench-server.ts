@@ -94,3 +94,30 @@ function freePort(): Promise<number> {
 export function verdict(pass: boolean): string {
   return pass ? 'PASS' : 'FAIL';
 }
+
+/**
+ * Users the benchmark acts as, created straight in the database through the server's services:
+ * each gets an API token, and a membership with `role` when a project is given.
+ */
+export async function benchUsers(
+  databaseUrl: string,
+  emails: string[],
+  role: 'admin' | 'lead' | 'engineer' | 'annotator',
+  projectId?: number,
+): Promise<Map<string, string>> {
+  const { createDb } = await import('../../server/db/create-db.js');
+  const { createServices } = await import('../../server/app.js');
+  const database = await createDb({ url: databaseUrl, poolSize: 2 });
+  const services = createServices({ db: database.db, importDir: repoRoot });
+  const tokens = new Map<string, string>();
+  try {
+    for (const email of emails) {
+      const user = await services.users.create({ email, password: null, role, projectId: role === 'admin' ? undefined : projectId }, 'bench');
+      const { token } = await services.tokens.create({ userId: user.id, email: user.email }, { name: 'bench', role, expiresInDays: 1 });
+      tokens.set(email, token);
+    }
+  } finally {
+    await database.close();
+  }
+  return tokens;
+}

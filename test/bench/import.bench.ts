@@ -8,10 +8,12 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
+import { benchUsers, freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const targets = { rowsPerSecond: 25_000, rssMiB: 400 };
+/** The admin API token the benchmark acts with. */
+let token = '';
 const words = 'the a refund card charged twice app crash login password invoice shipping late order broken screen account locked email update'.split(' ');
 
 async function writeFile(file: string): Promise<void> {
@@ -33,7 +35,7 @@ async function upload(url: string, file: string, sampleRss: () => void) {
   const started = performance.now();
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/x-ndjson' },
+    headers: { 'Content-Type': 'application/x-ndjson', Authorization: `Bearer ${token}` },
     body: createReadStream(file) as unknown as RequestInit['body'],
     duplex: 'half',
   } as RequestInit);
@@ -50,7 +52,9 @@ async function main(): Promise<void> {
   await writeFile(file);
   console.log(`  ${((await stat(file)).size / 1024 / 1024).toFixed(0)} MiB at ${file}`);
 
-  const server = await startBenchServer(await freshBenchDatabase('loopwise_bench_import'));
+  const databaseUrl = await freshBenchDatabase('loopwise_bench_import');
+  const server = await startBenchServer(databaseUrl);
+  token = (await benchUsers(databaseUrl, ['admin@bench.test'], 'admin')).get('admin@bench.test')!;
   const startRss = server.rssMiB();
   let peakRss = startRss;
   const sampleRss = () => {
@@ -59,7 +63,7 @@ async function main(): Promise<void> {
   try {
     const created = await fetch(`${server.url}/api/projects`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
       body: JSON.stringify({ name: 'Import benchmark', kind: 'text', labels: [{ name: 'billing' }, { name: 'bug' }, { name: 'other' }] }),
     });
     const { id } = (await created.json()) as { id: number };
@@ -72,7 +76,9 @@ async function main(): Promise<void> {
     console.log(`Re-import:     ${again.imported} new rows, ${again.duplicates.toLocaleString('en')} duplicates in ${again.seconds.toFixed(1)} s`);
     console.log(`Server RSS:    ${startRss.toFixed(0)} MiB at start, peak ${peakRss.toFixed(0)} MiB`);
     const pageStarted = performance.now();
-    const page = await fetch(`${server.url}/api/projects/${id}/items?limit=50&cursor=${Buffer.from(`i${rows - 100}`).toString('base64url')}`);
+    const page = await fetch(`${server.url}/api/projects/${id}/items?limit=50&cursor=${Buffer.from(`i${rows - 100}`).toString('base64url')}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
     const pageMs = performance.now() - pageStarted;
     console.log(`Deep page:     items ${rows - 99}…${rows} answered ${page.status} in ${pageMs.toFixed(1)} ms`);
 

@@ -20,7 +20,7 @@ import pg from 'pg';
 import { hashText, initBackend, loadModel, predictProba } from '../../ml/index';
 import { createRandom, permutation } from '../../ml/seeded-random';
 import { formatLatency, percentile, runAnnotators } from './annotator-load.js';
-import { type BenchServer, freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
+import { type BenchServer, benchUsers, freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
 
 const { values } = parseArgs({ options: { wordnet: { type: 'string' }, only: { type: 'string' } } });
 const wordnetPath =
@@ -48,12 +48,22 @@ function loadWordnet(): Row[] {
 
 const openDb = (url: string) => new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 2 }) }) });
 
+/** The API as one user (an admin unless another token is given per call). */
 class Api {
-  constructor(private readonly server: BenchServer) {}
+  constructor(
+    private readonly server: BenchServer,
+    private readonly token: string,
+  ) {}
+
+  static async asAdmin(server: BenchServer, databaseUrl: string): Promise<Api> {
+    const tokens = await benchUsers(databaseUrl, ['admin@bench.test'], 'admin');
+    return new Api(server, tokens.get('admin@bench.test')!);
+  }
+
   async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<any> {
     const res = await fetch(`${this.server.url}${path}`, {
       method,
-      headers: { 'Content-Type': 'application/json', ...headers },
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.token}`, ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const json = await res.json().catch(() => null);
@@ -63,12 +73,12 @@ class Api {
 }
 
 /** Server-sent events of a project, with the arrival time of each. */
-function listen(server: BenchServer, projectId: number) {
+function listen(server: BenchServer, projectId: number, token: string) {
   const events: Array<{ at: number; type: string; data: any }> = [];
   const controller = new AbortController();
   const waiters: Array<() => void> = [];
   void (async () => {
-    const res = await fetch(`${server.url}/api/projects/${projectId}/events`, { signal: controller.signal });
+    const res = await fetch(`${server.url}/api/projects/${projectId}/events`, { signal: controller.signal, headers: { Authorization: `Bearer ${token}` } });
     const decoder = new TextDecoder();
     let buffer = '';
     try {
@@ -144,6 +154,11 @@ async function seedPool(databaseUrl: string, rows: Row[], size: number, labeled:
   return { projectId, truth };
 }
 
+async function annotatorOf(server: BenchServer, databaseUrl: string, projectId: number, name: string): Promise<Api> {
+  const email = `${name}@bench.test`;
+  return new Api(server, (await benchUsers(databaseUrl, [email], 'annotator', projectId)).get(email)!);
+}
+
 async function waitForIdle(api: Api, projectId: number, timeoutMs = 600_000): Promise<any[]> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
@@ -154,15 +169,16 @@ async function waitForIdle(api: Api, projectId: number, timeoutMs = 600_000): Pr
   }
 }
 
-async function labelFromQueue(api: Api, projectId: number, annotator: string, count: number, truth: Map<string, string>, tag: string) {
+/** Labels `count` items from the queue as one annotator (a user with a token). */
+async function labelFromQueue(annotator: Api, projectId: number, count: number, truth: Map<string, string>, tag: string) {
   let done = 0;
   let lastAt = 0;
   while (done < count) {
-    const { items } = await api.call('POST', `/api/projects/${projectId}/queue/next`, { annotator, n: Math.min(10, count - done) });
+    const { items } = await annotator.call('POST', `/api/projects/${projectId}/queue/next`, { n: Math.min(10, count - done) });
     if (items.length === 0) throw new Error('the queue ran dry');
     for (const item of items) {
       if (done >= count) break;
-      await api.call('POST', `/api/items/${item.id}/annotations`, { label: truth.get(item.externalId), annotator }, { 'Idempotency-Key': `${tag}-${item.id}-${annotator}` });
+      await annotator.call('POST', `/api/items/${item.id}/annotations`, { label: truth.get(item.externalId) }, { 'Idempotency-Key': `${tag}-${item.id}` });
       lastAt = performance.now();
       done++;
     }
@@ -174,10 +190,11 @@ async function latency(rows: Row[]): Promise<void> {
   console.log('\n# Round latency: 100,000-item pool, 2,000 labels, a round every 25 new labels');
   const databaseUrl = await freshBenchDatabase('loopwise_bench_loop');
   const server = await startBenchServer(databaseUrl);
-  const api = new Api(server);
   try {
     const { projectId, truth } = await seedPool(databaseUrl, rows, 100_000, 1_975);
-    const events = listen(server, projectId);
+    const api = await Api.asAdmin(server, databaseUrl);
+    const annotator = await annotatorOf(server, databaseUrl, projectId, 'bench');
+    const events = listen(server, projectId, (await benchUsers(databaseUrl, ['watcher@bench.test'], 'admin')).get('watcher@bench.test')!);
     // A first round hashes the pool's texts once (as a project does after its import).
     let started = performance.now();
     await api.call('POST', `/api/projects/${projectId}/rounds`, {});
@@ -188,7 +205,7 @@ async function latency(rows: Row[]): Promise<void> {
     const measured: number[] = [];
     for (let run = 0; run < 3; run++) {
       const seen = events.events.length;
-      const lastLabel = await labelFromQueue(api, projectId, 'bench', 25, truth, `lat${run}`);
+      const lastLabel = await labelFromQueue(annotator, projectId, 25, truth, `lat${run}`);
       const head = await events.waitFor((e) => events.events.indexOf(e as never) >= seen && e.type === 'queue', 60_000);
       const full = await events.waitFor((e) => events.events.indexOf(e as never) >= seen && e.type === 'queue' && e.data.complete, 60_000);
       const rounds = await waitForIdle(api, projectId);
@@ -217,24 +234,28 @@ async function isolation(rows: Row[]): Promise<void> {
   console.log(`\n# Isolation: annotators while rounds retrain back to back (${targets.rounds} rounds)`);
   const databaseUrl = await freshBenchDatabase('loopwise_bench_loop');
   const server = await startBenchServer(databaseUrl);
-  const api = new Api(server);
   try {
     const { projectId, truth } = await seedPool(databaseUrl, rows, 100_000, 1_975);
+    const api = await Api.asAdmin(server, databaseUrl);
+    const team = (prefix: string) =>
+      benchUsers(databaseUrl, Array.from({ length: 20 }, (_, i) => `${prefix}${i}@bench.test`), 'annotator', projectId);
+    const idleTeam = await team('idle-');
+    const busyTeam = await team('busy-');
     await api.call('POST', `/api/projects/${projectId}/rounds`, {});
     await waitForIdle(api, projectId);
     // Busy annotators who still read their items (50 ms each): a heavy load that leaves the
     // cores some slack, as real labeling does. Flat-out synthetic load is bench:annotate's job.
-    const load = (seconds: number, prefix: string) =>
-      runAnnotators({ url: server.url, projectId, annotators: 20, seconds, batch: 5, prefix, thinkMs: 50, labelFor: (item) => truth.get(item.externalId)! });
+    const load = (seconds: number, annotators: Map<string, string>) =>
+      runAnnotators({ url: server.url, projectId, annotators, seconds, batch: 5, thinkMs: 50, labelFor: (item) => truth.get(item.externalId)! });
 
-    const idle = await load(20, 'idle-');
+    const idle = await load(20, idleTeam);
     console.log(`idle:        ${idle.acknowledged.size} labels; next ${formatLatency(idle.nextLatency)}; submit ${formatLatency(idle.submitLatency)}`);
 
     // Every 25 labels start a round: with annotators labeling hundreds a second, rounds run back to back.
     const before = ((await api.call('GET', `/api/projects/${projectId}/rounds`)) as any[]).length;
     await api.call('PATCH', `/api/projects/${projectId}`, { retrainEvery: 25 });
     const busySeconds = Number(process.env.BENCH_BUSY_SECONDS ?? 60);
-    const busy = await load(busySeconds, 'busy-');
+    const busy = await load(busySeconds, busyTeam);
     let rounds = ((await api.call('GET', `/api/projects/${projectId}/rounds`)) as any[]).slice(before);
     console.log(
       `with rounds: ${busy.acknowledged.size} labels, ${rounds.filter((r) => r.status === 'succeeded').length} rounds finished in ${busySeconds} s; ` +
@@ -271,16 +292,17 @@ async function honesty(rows: Row[]): Promise<void> {
   const pool = order.slice(testSize).map((i) => rows[i]);
   const databaseUrl = await freshBenchDatabase('loopwise_bench_loop');
   const server = await startBenchServer(databaseUrl);
-  const api = new Api(server);
   try {
+    const api = await Api.asAdmin(server, databaseUrl);
     const labels = [...new Set(rows.map((r) => r.label))].sort();
     const project = await api.call('POST', '/api/projects', { name: 'Honesty', kind: 'text', labels: labels.map((name) => ({ name })) });
+    const annotator = await annotatorOf(server, databaseUrl, project.id, 'simulated');
     const jsonl = pool.map((row, i) => JSON.stringify({ id: `p${i}`, text: row.text })).join('\n');
     await api.call('POST', `/api/projects/${project.id}/items`, jsonl, { 'Content-Type': 'application/x-ndjson' });
     const truth = new Map(pool.map((row, i) => [`p${i}`, row.label]));
     const budget = Number(process.env.BENCH_BUDGET ?? 1500);
     const started = performance.now();
-    await labelFromQueue(api, project.id, 'simulated', budget, truth, 'honest');
+    await labelFromQueue(annotator, project.id, budget, truth, 'honest');
     await waitForIdle(api, project.id);
     await api.call('POST', `/api/projects/${project.id}/rounds`, {});
     const rounds = await waitForIdle(api, project.id);

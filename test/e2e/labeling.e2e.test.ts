@@ -37,6 +37,9 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     page.setDefaultTimeout(10_000);
     pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) pageErrors.push(message.text());
+    });
   });
 
   afterEach(async () => {
@@ -44,13 +47,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  async function api(method: string, path: string, body?: unknown): Promise<Response> {
-    return fetch(`${server.url}/api${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  }
+  const api = (method: string, path: string, body?: unknown) => server.api(method, path, body);
 
   async function createProject(
     name: string,
@@ -69,7 +66,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     const project = (await response.json()) as CreatedProject;
     const imported = await fetch(`${server.url}/api/projects/${project.id}/items`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson' },
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${server.admin.token}` },
       body: options.items.map((item) => JSON.stringify(item)).join('\n') + '\n',
     });
     expect(imported.status).toBe(200);
@@ -80,13 +77,9 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     return Array.from({ length: count }, (_, i) => ({ id: `t${i + 1}`, text: `message number ${i + 1}` }));
   }
 
-  /** Opens the labeling page as `annotator`, skipping the name prompt. */
+  /** Opens the labeling page signed in as `annotator`, an annotator of the project. */
   async function openLabeling(project: CreatedProject, annotator: string) {
-    const name = JSON.stringify(annotator);
-    // Runs in every document, about:blank included, where storage is off limits.
-    await page.addInitScript(
-      `try { if (!localStorage.getItem('loopwise:annotator')) localStorage.setItem('loopwise:annotator', ${name}); } catch {}`,
-    );
+    await server.signIn(page, await server.member(annotator, project.id));
     await page.goto(`${server.url}/projects/${project.id}/label`);
     await page.getByTestId('current-item').waitFor();
   }
@@ -130,13 +123,11 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     });
   }
 
-  it('asks for a name once, then labels with digit keys and label hotkeys', async () => {
+  it('labels as the signed-in user with digit keys and label hotkeys', async () => {
     const project = await createProject('Keys', { items: textItems(4) });
-    await page.goto(`${server.url}/projects/${project.id}/label`);
-
-    await page.getByLabel('Your name').fill('ana');
-    await page.getByRole('button', { name: 'Start labeling' }).click();
-    await page.getByTestId('current-item').waitFor();
+    await openLabeling(project, 'ana');
+    expect(await page.getByTestId('annotator-name').textContent()).toBe('ana@example.test');
+    expect(await page.getByLabel('Your name').count()).toBe(0);
     expect(await page.getByTestId('item-text').textContent()).toMatch(/^message number \d$/);
 
     const first = await decideWith('1');
@@ -148,23 +139,9 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     expect(labeled.get(first)?.label).toBe('spam');
     expect(labeled.get(second)?.label).toBe('ham');
     expect(labeled.get(third)?.label).toBe('spam');
-    expect(labeled.get(first)?.annotation?.annotator).toBe('ana');
+    expect(labeled.get(first)?.annotation?.annotator).toBe('ana@example.test');
     expect(await page.getByTestId('recent-decision').count()).toBe(3);
     await expect.poll(() => page.getByTestId('labeled-today').textContent()).toBe('3');
-
-    // Keys typed into a field stay in the field.
-    await page.getByRole('button', { name: 'Change' }).click();
-    const name = page.getByLabel('Your name');
-    await name.fill('');
-    await name.press('2');
-    expect(await name.inputValue()).toBe('2');
-    await page.getByRole('button', { name: 'Cancel' }).click();
-    await page.getByTestId('current-item').waitFor();
-    expect((await labeledItems(project.id)).size).toBe(3);
-
-    // The name is remembered across visits.
-    await page.reload();
-    expect(await page.getByTestId('annotator-name').textContent()).toBe('ana');
   });
 
   it('accepts the suggestion with Enter, ignores Enter without one, and hides it on audits', async () => {
@@ -377,7 +354,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     await openLabeling(project, 'hana');
 
     const other = async () => {
-      const response = await api('POST', `/projects/${project.id}/queue/next`, { annotator: 'ivan', n: 10 });
+      const response = await server.api('POST', `/projects/${project.id}/queue/next`, { n: 10 }, await server.member('ivan', project.id));
       return ((await response.json()) as { items: unknown[] }).items.length;
     };
     // Every item is in hana's prefetch buffer.
@@ -389,6 +366,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
 
   it('links to the labeling page from the projects list and the project page', async () => {
     const project = await createProject('Linked', { items: textItems(1) });
+    await server.signIn(page);
     await page.goto(server.url);
     await page.getByRole('row', { name: /Linked/ }).getByRole('link', { name: 'Start labeling' }).click();
     await page.waitForURL(`**/projects/${project.id}/label`);

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { hasChromium, launchChromium } from '../support/browser';
-import { startTestServer } from '../support/test-server';
+import { startTestServer, type TestServer } from '../support/test-server';
 
 interface CreatedProject {
   id: number;
@@ -9,11 +9,12 @@ interface CreatedProject {
 }
 
 describe.skipIf(!hasChromium)('projects in the browser', () => {
-  let server: { url: string; close(): Promise<void> };
+  let server: TestServer;
   let browser: Browser;
   let page: Page;
   let dialogs: string[];
   let pageErrors: string[];
+  let cspViolations: string[];
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -28,8 +29,13 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
   beforeEach(async () => {
     page = await browser.newPage();
     page.setDefaultTimeout(10_000);
+    await server.signIn(page);
     dialogs = [];
     pageErrors = [];
+    cspViolations = [];
+    page.on('console', (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
     page.on('dialog', (dialog) => {
       dialogs.push(dialog.message());
       void dialog.dismiss();
@@ -40,14 +46,12 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
   afterEach(async () => {
     await page.close();
     expect(pageErrors).toEqual([]);
+    // The server's CSP header allows the built app's scripts and nothing else inline.
+    expect(cspViolations).toEqual([]);
   });
 
   async function createProject(body: Record<string, unknown>): Promise<CreatedProject> {
-    const response = await fetch(`${server.url}/api/projects`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const response = await server.api('POST', '/projects', body);
     expect(response.status).toBe(201);
     return (await response.json()) as CreatedProject;
   }
@@ -200,14 +204,14 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
     await page.getByLabel('Random audit share').fill('20');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText('Saved.').waitFor();
-    const saved = (await (await fetch(`${server.url}/api/projects/${project.id}`)).json()) as Record<string, unknown>;
+    const saved = (await (await server.api('GET', `/projects/${project.id}`)).json()) as Record<string, unknown>;
     expect(saved).toMatchObject({ overlap: 2, holdoutShare: 0.2, leaseSeconds: 300 });
 
     // Out of range: the form refuses to send it and the saved share stays.
     await page.getByLabel('Random audit share').fill('80');
     await page.getByRole('button', { name: 'Save settings' }).click();
     expect(await page.getByLabel('Random audit share').evaluate((el) => (el as unknown as { validity: { rangeOverflow: boolean } }).validity.rangeOverflow)).toBe(true);
-    const after = (await (await fetch(`${server.url}/api/projects/${project.id}`)).json()) as Record<string, unknown>;
+    const after = (await (await server.api('GET', `/projects/${project.id}`)).json()) as Record<string, unknown>;
     expect(after.holdoutShare).toBe(0.2);
   });
 

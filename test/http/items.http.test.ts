@@ -110,7 +110,7 @@ describe.each(testDatabaseKinds())('item import, browsing and export on %s', (ki
   });
 
   it('exports labels with provenance as JSON Lines', async () => {
-    const res = await t.app.request(`/api/projects/${projectId}/export?format=jsonl`);
+    const res = await t.request(`/api/projects/${projectId}/export?format=jsonl`);
     expect(res.headers.get('content-disposition')).toMatch(/attachment; filename=".*\.jsonl"/);
     const rows = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.map((r) => r.id)).toEqual(['t1', 't5', 'c1', 'j1']);
@@ -125,7 +125,7 @@ describe.each(testDatabaseKinds())('item import, browsing and export on %s', (ki
   });
 
   it('exports CSV with formula-like cells neutralised', async () => {
-    const res = await t.app.request(`/api/projects/${projectId}/export?format=csv`);
+    const res = await t.request(`/api/projects/${projectId}/export?format=csv`);
     const lines = (await res.text()).split('\n');
     expect(lines[0]).toBe('id,text,label,annotator,source,annotated_at');
     expect(lines.find((l) => l.startsWith('t5'))).toMatch(/^t5,"'=HYPERLINK\(""http:\/\/x""\)",other,maria,import,/);
@@ -161,7 +161,7 @@ describe.each(testDatabaseKinds())('vector and image projects on %s', (kind) => 
     expect(body.imported).toBe(1);
     expect(body.errors.map((e: { line: number }) => e.line)).toEqual([2, 3]);
     const page = await t.call('GET', `/api/projects/${project.id}/items`);
-    const image = await t.app.request(page.body.items[0].image);
+    const image = await t.request(page.body.items[0].image);
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toBe('image/png');
   });

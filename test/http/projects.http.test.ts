@@ -69,7 +69,7 @@ describe('unexpected failures', () => {
   it('answers a generic 500 with a request id and leaks no internals', async () => {
     const t = await createTestApp('pglite');
     await sql`drop table annotation, item, label, project cascade`.execute(t.database.db);
-    const res = await t.app.request('/api/projects');
+    const res = await t.request('/api/projects');
     await t.close();
     expect(res.status).toBe(500);
     const body = (await res.json()) as { error: { code: string; message: string } };
@@ -119,12 +119,14 @@ describe.each(testDatabaseKinds())('project settings on %s', (kind) => {
   it('gives an item to more annotators after the overlap is raised', async () => {
     const { body: project } = await t.call('POST', '/api/projects', { ...textProject, holdoutShare: 0 });
     await importItems(project.id, 1);
-    const [item] = (await t.call('POST', `/api/projects/${project.id}/queue/next`, { annotator: 'a', n: 1 })).body.items;
+    const a = await t.member('a', project.id);
+    const b = await t.member('b', project.id);
+    const [item] = (await a.call('POST', `/api/projects/${project.id}/queue/next`, { n: 1 })).body.items;
     const headers = { 'Content-Type': 'application/json', 'Idempotency-Key': `settings-${kind}-1` };
-    await t.app.request(`/api/items/${item.id}/annotations`, { method: 'POST', headers, body: JSON.stringify({ label: 'bug', annotator: 'a' }) });
-    expect((await t.call('POST', `/api/projects/${project.id}/queue/next`, { annotator: 'b' })).body.items).toEqual([]);
+    await a.request(`/api/items/${item.id}/annotations`, { method: 'POST', headers, body: JSON.stringify({ label: 'bug' }) });
+    expect((await b.call('POST', `/api/projects/${project.id}/queue/next`, {})).body.items).toEqual([]);
     await t.call('PATCH', `/api/projects/${project.id}`, { overlap: 2 });
-    const forB = (await t.call('POST', `/api/projects/${project.id}/queue/next`, { annotator: 'b' })).body.items;
+    const forB = (await b.call('POST', `/api/projects/${project.id}/queue/next`, {})).body.items;
     expect(forB.map((i: { id: number }) => i.id)).toEqual([item.id]);
   });
 

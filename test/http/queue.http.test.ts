@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp, textProject } from '../support/test-app.js';
+import { createTestApp, emailOf, type TestApp, type TestUser, textProject } from '../support/test-app.js';
 import { testDatabaseKinds } from '../support/test-db.js';
 
 interface QueueItem {
@@ -16,19 +16,21 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
   let projectId: number;
   let keySeq = 0;
 
+  /** The annotator called `name`, a member of the current project. */
+  const as = (name: string): Promise<TestUser> => t.member(name, projectId);
   const next = async (annotator: string, n = 5): Promise<QueueItem[]> => {
-    const res = await t.call('POST', `/api/projects/${projectId}/queue/next`, { annotator, n });
+    const res = await (await as(annotator)).call('POST', `/api/projects/${projectId}/queue/next`, { n });
     expect(res.status).toBe(200);
     return res.body.items;
   };
-  const submit = (itemId: number, annotator: string, label: string, key = `key-${++keySeq}-${kind}`) =>
-    Promise.resolve(
-      t.app.request(`/api/items/${itemId}/annotations`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
-        body: JSON.stringify({ label, annotator, durationMs: 1500 }),
-      }),
-    ).then(async (res) => ({ status: res.status, body: await res.json() }));
+  const submit = async (itemId: number, annotator: string, label: string, key = `key-${++keySeq}-${kind}`) => {
+    const res = await (await as(annotator)).request(`/api/items/${itemId}/annotations`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
+      body: JSON.stringify({ label, durationMs: 1500 }),
+    });
+    return { status: res.status, body: await res.json() };
+  };
   const annotationCount = async () =>
     (await sql<{ n: number }>`select count(*)::int as n from annotation where project_id = ${projectId}`.execute(t.database.db)).rows[0].n;
 
@@ -71,7 +73,7 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
   it('stores a label once per idempotency key and answers a retry with the original', async () => {
     const [item] = await next('ann', 1);
     const first = await submit(item.id, 'ann', 'bug', 'retry-key-123');
-    expect(first).toMatchObject({ status: 201, body: { itemId: item.id, label: 'bug', annotator: 'ann', source: 'human', version: 1, durationMs: 1500 } });
+    expect(first).toMatchObject({ status: 201, body: { itemId: item.id, label: 'bug', annotator: emailOf('ann'), source: 'human', version: 1, durationMs: 1500 } });
     const retry = await submit(item.id, 'ann', 'bug', 'retry-key-123');
     expect(retry).toEqual(first);
     expect(await annotationCount()).toBe(1);
@@ -108,15 +110,16 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
 
   it('does not show a skipped item to the same annotator again, but does to others', async () => {
     const [item] = await next('ann', 1);
-    expect((await t.call('POST', `/api/items/${item.id}/skip`, { annotator: 'ann' })).body).toEqual({ itemId: item.id, skipped: true });
+    expect((await (await as('ann')).call('POST', `/api/items/${item.id}/skip`, {})).body).toEqual({ itemId: item.id, skipped: true });
     expect((await next('ann', 40)).map((i) => i.id)).not.toContain(item.id);
     expect((await next('other', 40)).map((i) => i.id)).toContain(item.id);
   });
 
   it('releases a lease on request and renews the ones still held', async () => {
     const items = await next('ann', 2);
-    expect((await t.app.request(`/api/items/${items[0].id}/lease?annotator=ann`, { method: 'DELETE' })).status).toBe(204);
-    const renewed = await t.call('POST', `/api/projects/${projectId}/leases/renew`, { annotator: 'ann' });
+    const ann = await as('ann');
+    expect((await ann.request(`/api/items/${items[0].id}/lease`, { method: 'DELETE' })).status).toBe(204);
+    const renewed = await ann.call('POST', `/api/projects/${projectId}/leases/renew`, {});
     expect(renewed.body).toMatchObject({ renewed: 1, leaseExpiresAt: expect.any(String) });
     expect((await next('other', 40)).map((i) => i.id)).toContain(items[0].id);
   });
@@ -155,14 +158,15 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
   it('reports the annotator progress', async () => {
     const items = await next('ann', 2);
     for (const item of items) await submit(item.id, 'ann', 'other');
-    const { body } = await t.call('GET', `/api/projects/${projectId}/progress?annotator=ann`);
+    const { body } = await (await as('ann')).call('GET', `/api/projects/${projectId}/progress`);
     expect(body).toEqual({ labeledToday: 2, labeledTotal: 2, averageMs: 1500, remaining: 38 });
   });
 
   it('answers 404 for an unknown project without disturbing requests for a known one', async () => {
+    const ann = await as('ann');
     const [unknown, known] = await Promise.all([
-      t.call('POST', '/api/projects/999999/queue/next', { annotator: 'ann' }),
-      t.call('POST', `/api/projects/${projectId}/queue/next`, { annotator: 'ann', n: 2 }),
+      t.call('POST', '/api/projects/999999/queue/next', {}),
+      ann.call('POST', `/api/projects/${projectId}/queue/next`, { n: 2 }),
     ]);
     expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
     expect(known.status).toBe(200);

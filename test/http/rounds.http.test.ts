@@ -112,7 +112,7 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
     }
     expect(right / suggested.length).toBeGreaterThan(0.8);
     await t.call('PATCH', `/api/projects/${projectId}`, { holdoutShare: 0 });
-    const next = await t.call('POST', `/api/projects/${projectId}/queue/next`, { annotator: 'ann', n: 5 });
+    const next = await t.call('POST', `/api/projects/${projectId}/queue/next`, { n: 5 });
     for (const item of next.body.items) {
       expect(item.suggestion.roundId).toBe(round.id);
       expect(item.reason.strategy).not.toBe('cold-start (random)');
@@ -132,13 +132,13 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
     await t.jobs.runOnce();
     await t.call('PATCH', `/api/projects/${projectId}`, { retrainEvery: 4, holdoutShare: 0 });
     expect(await t.jobs.runOnce()).toBe(0);
-    const next = await t.call('POST', `/api/projects/${projectId}/queue/next`, { annotator: 'ann', n: 4 });
+    const next = await t.call('POST', `/api/projects/${projectId}/queue/next`, { n: 4 });
     for (const [i, item] of next.body.items.entries()) {
       const label = ticket(Number(item.externalId.slice(1))).truth;
-      const res = await t.app.request(`/api/items/${item.id}/annotations`, {
+      const res = await t.request(`/api/items/${item.id}/annotations`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `auto-${kind}-${projectId}-${i}` },
-        body: JSON.stringify({ label, annotator: 'ann' }),
+        body: JSON.stringify({ label }),
       });
       expect(res.status).toBe(201);
       if (i < 3) expect(await t.jobs.runOnce()).toBe(0);
@@ -156,16 +156,16 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
     await launch();
     await t.jobs.runOnce();
     await t.call('PATCH', `/api/projects/${projectId}`, { retrainEvery: 5, holdoutShare: 0 });
-    const { items } = (await t.call('POST', `/api/projects/${projectId}/queue/next`, { annotator: 'steady', n: 40 })).body;
+    const { items } = (await t.call('POST', `/api/projects/${projectId}/queue/next`, { n: 40 })).body;
     t.jobs.start();
     try {
       // One label every 20 ms, for far longer than it takes to notice five of them.
       let labeled = 0;
       for (const item of items) {
-        await t.app.request(`/api/items/${item.id}/annotations`, {
+        await t.request(`/api/items/${item.id}/annotations`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `steady-${kind}-${item.id}` },
-          body: JSON.stringify({ label: ticket(Number(item.externalId.slice(1))).truth, annotator: 'steady' }),
+          body: JSON.stringify({ label: ticket(Number(item.externalId.slice(1))).truth }),
         });
         labeled++;
         if ((await rounds()).some((r) => r.trigger === 'auto')) break;
@@ -274,7 +274,7 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
   });
 
   it('streams round progress, metrics and the queue refresh as server-sent events', async () => {
-    const res = await t.app.request(`/api/projects/${projectId}/events`);
+    const res = await t.request(`/api/projects/${projectId}/events`);
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = res.body!.getReader();
     const seen: string[] = [];

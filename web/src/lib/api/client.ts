@@ -23,11 +23,15 @@ export interface Project {
   /** Labels each item needs, from different annotators. */
   overlap: number;
   leaseSeconds: number;
+  /** Whether annotators may see labels others gave. */
+  annotatorsSeeAllLabels: boolean;
   createdAt: string;
   counts: { items: number; labeled: number };
 }
 
-export type ProjectPatch = Partial<Pick<Project, 'name' | 'guidelines' | 'holdoutShare' | 'overlap' | 'leaseSeconds'>>;
+export type ProjectPatch = Partial<
+  Pick<Project, 'name' | 'guidelines' | 'holdoutShare' | 'overlap' | 'leaseSeconds' | 'annotatorsSeeAllLabels'>
+>;
 
 export interface NewProject {
   name: string;
@@ -71,7 +75,8 @@ export interface QueueItem {
 
 export interface NewAnnotation {
   label: string;
-  annotator: string;
+  /** Optional: the server records the signed-in user. */
+  annotator?: string;
   durationMs?: number;
 }
 
@@ -182,7 +187,86 @@ export class ApiError extends Error {
   }
 }
 
+export type ProjectRole = 'lead' | 'engineer' | 'annotator';
+export type Role = 'admin' | ProjectRole;
+
+export interface User {
+  id: number;
+  email: string;
+  name: string;
+  isAdmin: boolean;
+}
+
+export interface Me {
+  user: User;
+  via: 'session' | 'token';
+  tokenRole: Role | null;
+  memberships: { projectId: number; role: Role }[];
+}
+
+export interface InviteInfo {
+  kind: 'setup' | 'invite';
+  email: string | null;
+  projectId: number | null;
+  projectName: string | null;
+  role: ProjectRole | null;
+  expiresAt: string;
+}
+
+export interface Member {
+  userId: number;
+  email: string;
+  name: string;
+  role: ProjectRole;
+  active: boolean;
+  createdAt: string;
+}
+
+export interface CreatedInvite {
+  token: string;
+  url: string;
+  expiresAt: string;
+}
+
+export interface ApiToken {
+  id: number;
+  name: string;
+  role: Role;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface AuditEvent {
+  id: string;
+  createdAt: string;
+  actor: string;
+  projectId: number | null;
+  action: 'create' | 'change' | 'delete';
+  entity: string;
+  entityId: string | null;
+  before: unknown;
+  after: unknown;
+}
+
+export interface AuditFilter {
+  actor?: string;
+  entity?: string;
+  action?: AuditEvent['action'];
+}
+
 type Fetch = typeof fetch;
+
+/**
+ * Sends the browser to the sign-in page, coming back here afterwards. Called on any 401 except
+ * from the sign-in calls themselves.
+ */
+function redirectToLogin() {
+  if (typeof window === 'undefined' || window.location.pathname === '/login') return;
+  const next = window.location.pathname + window.location.search;
+  window.location.assign(`/login?next=${encodeURIComponent(next)}`);
+}
 
 const API = '/api';
 
@@ -212,6 +296,8 @@ interface RequestOptions {
   headers?: Record<string, string>;
   /** Lets the request outlive the page (unload handlers); bodies must stay under 64 KiB. */
   keepalive?: boolean;
+  /** Answer a 401 to the caller instead of redirecting to the sign-in page. */
+  allowAnonymous?: boolean;
 }
 
 async function send(
@@ -232,6 +318,7 @@ async function send(
       },
       body: body === undefined ? undefined : JSON.stringify(body),
       keepalive: options.keepalive,
+      credentials: 'same-origin',
     });
   } catch (cause) {
     throw new ApiError(0, NETWORK_ERROR, 'Could not reach the server.', String(cause));
@@ -244,13 +331,14 @@ async function send(
     throw new ApiError(0, NETWORK_ERROR, 'The connection to the server broke off.', String(cause));
   }
   const parsed = parseJson(text);
+  if (response.status === 401 && !options.allowAnonymous) redirectToLogin();
   if (!response.ok) throw errorFromBody(response.status, parsed, response.statusText);
   return { response, parsed };
 }
 
 async function request<T>(
   fetchFn: Fetch,
-  method: 'GET' | 'POST' | 'PATCH',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
   options: RequestOptions = {},
@@ -265,7 +353,7 @@ async function request<T>(
 /** For endpoints that answer 204 No Content. */
 async function requestNoContent(
   fetchFn: Fetch,
-  method: 'DELETE',
+  method: 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
   options: RequestOptions = {},
@@ -377,6 +465,7 @@ export function importItems(
     };
     xhr.onload = () => {
       const parsed = parseJson(xhr.responseText);
+      if (xhr.status === 401) redirectToLogin();
       if (xhr.status < 200 || xhr.status >= 300) {
         reject(errorFromBody(xhr.status, parsed, xhr.statusText));
       } else if (parsed === undefined) {
@@ -460,4 +549,88 @@ export function getProgress(
   fetchFn: Fetch = fetch,
 ): Promise<AnnotatorProgress> {
   return request(fetchFn, 'GET', `/projects/${projectId}/progress${query({ annotator })}`);
+}
+
+/** The signed-in user, or null when nobody is signed in. */
+export async function getMe(fetchFn: Fetch = fetch): Promise<Me | null> {
+  try {
+    return await request<Me>(fetchFn, 'GET', '/auth/me', undefined, { allowAnonymous: true });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export function login(email: string, password: string, fetchFn: Fetch = fetch): Promise<{ user: User }> {
+  return request(fetchFn, 'POST', '/auth/login', { email, password }, { allowAnonymous: true });
+}
+
+export function logout(fetchFn: Fetch = fetch): Promise<void> {
+  return requestNoContent(fetchFn, 'POST', '/auth/logout', undefined, { allowAnonymous: true });
+}
+
+export function changePassword(currentPassword: string, newPassword: string, fetchFn: Fetch = fetch): Promise<void> {
+  return requestNoContent(fetchFn, 'POST', '/auth/password', { currentPassword, newPassword });
+}
+
+export function describeInvite(token: string, fetchFn: Fetch = fetch): Promise<InviteInfo> {
+  return request(fetchFn, 'GET', `/auth/invite${query({ token })}`, undefined, { allowAnonymous: true });
+}
+
+/** Creates the account an invite (or the first-run setup link) is for, and signs it in. */
+export function acceptInvite(
+  input: { token: string; email: string; name: string; password: string },
+  fetchFn: Fetch = fetch,
+): Promise<{ user: User }> {
+  return request(fetchFn, 'POST', '/auth/accept', input, { allowAnonymous: true });
+}
+
+export async function listMembers(projectId: number, fetchFn: Fetch = fetch): Promise<Member[]> {
+  return (await request<{ members: Member[] }>(fetchFn, 'GET', `/projects/${projectId}/members`)).members;
+}
+
+export function createInvite(projectId: number, input: { role: ProjectRole; email?: string }, fetchFn: Fetch = fetch): Promise<CreatedInvite> {
+  return request(fetchFn, 'POST', `/projects/${projectId}/invites`, input);
+}
+
+export async function changeMemberRole(projectId: number, userId: number, role: ProjectRole, fetchFn: Fetch = fetch): Promise<Member[]> {
+  return (await request<{ members: Member[] }>(fetchFn, 'PATCH', `/projects/${projectId}/members/${userId}`, { role })).members;
+}
+
+export function removeMember(projectId: number, userId: number, fetchFn: Fetch = fetch): Promise<void> {
+  return requestNoContent(fetchFn, 'DELETE', `/projects/${projectId}/members/${userId}`);
+}
+
+export async function listTokens(fetchFn: Fetch = fetch): Promise<ApiToken[]> {
+  return (await request<{ tokens: ApiToken[] }>(fetchFn, 'GET', '/tokens')).tokens;
+}
+
+/** The answer carries the secret `token`: the only time the server shows it. */
+export function createToken(
+  input: { name: string; role: Role; expiresInDays: number },
+  fetchFn: Fetch = fetch,
+): Promise<ApiToken & { token: string }> {
+  return request(fetchFn, 'POST', '/tokens', input);
+}
+
+export function revokeToken(tokenId: number, fetchFn: Fetch = fetch): Promise<void> {
+  return requestNoContent(fetchFn, 'DELETE', `/tokens/${tokenId}`);
+}
+
+export function listAuditEvents(
+  projectId: number,
+  filter: AuditFilter & { cursor?: string | null; limit?: number },
+  fetchFn: Fetch = fetch,
+): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+  const params = query({ ...filter, cursor: filter.cursor ?? undefined });
+  return request(fetchFn, 'GET', `/projects/${projectId}/audit${params}`);
+}
+
+export function auditCsvUrl(projectId: number, filter: AuditFilter): string {
+  return `${API}/projects/${projectId}/audit${query({ ...filter, format: 'csv' })}`;
+}
+
+/** Admins only: a deactivated user is signed out everywhere and their tokens stop working. */
+export function setUserActive(userId: number, active: boolean, fetchFn: Fetch = fetch): Promise<User & { active: boolean }> {
+  return request(fetchFn, 'PATCH', `/users/${userId}`, { active });
 }

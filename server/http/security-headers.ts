@@ -1,0 +1,65 @@
+/**
+ * Security headers on every response. The web app is built with SvelteKit's hash-mode CSP, which
+ * writes the hashes of its inline bootstrap script into a meta tag of index.html; the header allows
+ * exactly those scripts and nothing inline or eval'd besides. Likewise for styles: the only inline
+ * style attributes allowed are the fixed ones in the built JavaScript (SvelteKit's screen-reader
+ * route announcer), by hash.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { secureHeaders } from 'hono/secure-headers';
+
+/** The `'sha256-…'` sources of the built index.html's CSP meta tag (none when there is no build). */
+export function builtScriptHashes(webBuildDir: string | undefined): string[] {
+  if (!webBuildDir) return [];
+  let html: string;
+  try {
+    html = readFileSync(path.join(webBuildDir, 'index.html'), 'utf8');
+  } catch {
+    return [];
+  }
+  const meta = /<meta http-equiv="content-security-policy" content="([^"]*)"/i.exec(html);
+  return meta ? [...meta[1].matchAll(/'sha(?:256|384|512)-[A-Za-z0-9+/=]+'/g)].map((m) => m[0]) : [];
+}
+
+/** `'sha256-…'` of every literal `style="…"` attribute in the built app's JavaScript. */
+export function builtStyleAttributeHashes(webBuildDir: string | undefined): string[] {
+  if (!webBuildDir) return [];
+  let files: string[];
+  try {
+    files = readdirSync(path.join(webBuildDir, '_app', 'immutable'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+  } catch {
+    return [];
+  }
+  const hashes = new Set<string>();
+  for (const file of files) {
+    const code = readFileSync(path.join(webBuildDir, '_app', 'immutable', file), 'utf8');
+    for (const m of code.matchAll(/style="([^"]*)"/g)) hashes.add(`'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`);
+  }
+  return [...hashes].sort();
+}
+
+export function securityHeaders(scriptHashes: string[], styleAttributeHashes: string[] = []) {
+  return secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", ...scriptHashes],
+      styleSrc: ["'self'"],
+      ...(styleAttributeHashes.length > 0 && { styleSrcAttr: ["'unsafe-hashes'", ...styleAttributeHashes] }),
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    referrerPolicy: 'same-origin',
+    xContentTypeOptions: 'nosniff',
+    xFrameOptions: 'DENY',
+    crossOriginEmbedderPolicy: false,
+    crossOriginResourcePolicy: 'same-origin',
+    strictTransportSecurity: 'max-age=15552000; includeSubDomains',
+  });
+}
