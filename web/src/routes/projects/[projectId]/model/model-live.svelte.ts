@@ -114,7 +114,8 @@ export class ModelLive {
         }
         const round = this.rounds.find((r) => r.id === event.roundId);
         if (!round || round.status !== event.status) this.scheduleRefresh();
-        if (!round) return;
+        // A finished round is shown when the reload brings its metrics with it, not before.
+        if (!round || (event.status !== 'queued' && event.status !== 'running')) return;
         round.status = event.status;
         round.phase = event.phase;
         round.progress = event.progress;
