@@ -128,7 +128,7 @@ describe.skipIf(!hasChromium)('the Model page in the browser', () => {
       expect(await annotators.getByRole('row', { name: /ana/ }).textContent()).toMatch(/ana\s*5\s*2\.5/);
 
       // A marker that a reload would wipe: everything below must arrive through the event stream.
-      await page.evaluate(() => ((window as unknown as { noReload: boolean }).noReload = true));
+      await page.evaluate(() => ((globalThis as unknown as { noReload: boolean }).noReload = true));
 
       await launchFromForm('Softmax regression');
       expect(await page.getByTestId('launch-message').textContent()).toContain('Round 1 is queued');
@@ -140,7 +140,7 @@ describe.skipIf(!hasChromium)('the Model page in the browser', () => {
       const box = await curve.boundingBox();
       expect(box?.width).toBeGreaterThan(100);
       expect(box?.height).toBeGreaterThan(100);
-      expect(await page.evaluate(() => (window as unknown as { noReload?: boolean }).noReload)).toBe(true);
+      expect(await page.evaluate(() => (globalThis as unknown as { noReload?: boolean }).noReload)).toBe(true);
 
       // From now on rounds are promoted by hand, set on the project page's Retraining card.
       expect(openStreams).toBe(1);
@@ -179,7 +179,7 @@ describe.skipIf(!hasChromium)('the Model page in the browser', () => {
       await roundRow(1).getByTestId('promoted-badge').waitFor();
       await expect.poll(() => roundRow(2).getByTestId('promoted-badge').count()).toBe(0);
       expect(await page.getByRole('status').filter({ hasText: 'Rolled back to round 1' }).count()).toBe(1);
-      expect(await page.evaluate(() => (window as unknown as { noReload?: boolean }).noReload)).toBe(true);
+      expect(await page.evaluate(() => (globalThis as unknown as { noReload?: boolean }).noReload)).toBe(true);
     },
     3 * ROUND_TIMEOUT_MS,
   );
