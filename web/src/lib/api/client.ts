@@ -25,13 +25,53 @@ export interface Project {
   leaseSeconds: number;
   /** Whether annotators may see labels others gave. */
   annotatorsSeeAllLabels: boolean;
+  /** A retraining round starts by itself after this many new labels; 0 means by hand only. */
+  retrainEvery: number;
+  /** How the queue orders items once a model exists. */
+  strategy: Strategy;
+  model: ModelKind;
+  promotion: PromotionPolicy;
+  /** The round whose model serves suggestions and orders the queue. */
+  promotedRoundId: number | null;
   createdAt: string;
   counts: { items: number; labeled: number };
 }
 
 export type ProjectPatch = Partial<
-  Pick<Project, 'name' | 'guidelines' | 'holdoutShare' | 'overlap' | 'leaseSeconds' | 'annotatorsSeeAllLabels'>
+  Pick<
+    Project,
+    | 'name'
+    | 'guidelines'
+    | 'holdoutShare'
+    | 'overlap'
+    | 'leaseSeconds'
+    | 'annotatorsSeeAllLabels'
+    | 'retrainEvery'
+    | 'strategy'
+    | 'model'
+    | 'promotion'
+  >
 >;
+
+/** Query strategies, in the server's order (ml/sampling/select-batch.ts). */
+export const STRATEGIES = [
+  'random',
+  'least-confidence',
+  'margin',
+  'entropy',
+  'cluster-margin',
+  'mixed-margin',
+  'badge',
+  'kmeans-margin',
+] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const MODEL_KINDS = ['softmax', 'mlp'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** When a finished round's model replaces the promoted one. */
+export const PROMOTION_POLICIES = ['if-better', 'always', 'never'] as const;
+export type PromotionPolicy = (typeof PROMOTION_POLICIES)[number];
 
 export interface NewProject {
   name: string;
@@ -633,4 +673,227 @@ export function auditCsvUrl(projectId: number, filter: AuditFilter): string {
 /** Admins only: a deactivated user is signed out everywhere and their tokens stop working. */
 export function setUserActive(userId: number, active: boolean, fetchFn: Fetch = fetch): Promise<User & { active: boolean }> {
   return request(fetchFn, 'PATCH', `/users/${userId}`, { active });
+}
+
+/** Hyper-parameters a round may override; the server's defaults apply to the rest (ml/train.ts). */
+export interface TrainParams {
+  hiddenUnits?: number;
+  /** Inverse regularisation strength. */
+  c?: number;
+  learningRate?: number;
+  batchSize?: number;
+  maxEpochs?: number;
+  minSteps?: number;
+  patience?: number;
+  validationShare?: number;
+  validationFrom?: number;
+  classWeights?: 'balanced' | 'none';
+  dropout?: number;
+}
+
+export interface NewRound {
+  strategy?: Strategy;
+  model?: ModelKind;
+  params?: TrainParams;
+}
+
+export type RoundStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface LaunchedRound {
+  id: number;
+  number: number;
+  status: RoundStatus;
+  /** True when a queued round already existed and this launch joined it. */
+  collapsed: boolean;
+}
+
+export type Interval = [number, number];
+
+export interface LabelMetrics {
+  label: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+/** Measured on the holdout (random audit) labels. */
+export interface RoundMetrics {
+  labels: string[];
+  count: number;
+  accuracy: number;
+  accuracyCi: Interval | null;
+  macroF1: number;
+  macroF1Ci: Interval | null;
+  perLabel: LabelMetrics[];
+  /** Rows are true labels, columns predicted ones, both in `labels` order. */
+  confusion: number[][];
+  /** Expected calibration error. */
+  ece: number;
+  logLoss: number;
+}
+
+export interface RoundTimings {
+  loadMs?: number;
+  featurizeMs?: number;
+  trainMs?: number;
+  evaluateMs?: number;
+  scoreMs?: number;
+  writeMs?: number;
+}
+
+export interface EpochLogEntry {
+  epoch: number;
+  trainLoss: number;
+  validationLoss: number | null;
+}
+
+export type RoundLogEntry = EpochLogEntry | { phase: string; at: string; [key: string]: unknown };
+
+export interface Round {
+  id: number;
+  number: number;
+  status: RoundStatus;
+  phase: string | null;
+  /** 0 to 1. */
+  progress: number;
+  etaSeconds: number | null;
+  trigger: 'auto' | 'manual';
+  strategy: Strategy;
+  model: ModelKind;
+  params: TrainParams | null;
+  trainLabels: number;
+  holdoutLabels: number;
+  metrics: RoundMetrics | null;
+  promoted: boolean;
+  promotedAt: string | null;
+  promotion: { promoted: boolean; reason: string | null; comparison: unknown } | null;
+  timings: RoundTimings | null;
+  log: RoundLogEntry[];
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export function isEpochEntry(entry: RoundLogEntry): entry is EpochLogEntry {
+  return typeof (entry as EpochLogEntry).epoch === 'number';
+}
+
+export interface CurvePoint {
+  roundId: number;
+  number: number;
+  trainLabels: number;
+  holdoutLabels: number;
+  accuracy: number;
+  accuracyCi: Interval | null;
+  macroF1: number;
+  macroF1Ci: Interval | null;
+  promoted: boolean;
+}
+
+export interface Dashboard {
+  curve: CurvePoint[];
+  /** Whether more labels still measurably help, in words. */
+  stop: { state: 'collecting' | 'improving' | 'plateau'; message: string };
+  /** Hours with human labels only, oldest first. */
+  labelsPerHour: { hour: string; labels: number }[];
+  annotators: { annotator: string; labels: number; medianMs: number | null; lastAt: string }[];
+  queue: {
+    items: number;
+    open: number;
+    openHoldout: number;
+    leased: number;
+    labeledTraining: number;
+    labeledHoldout: number;
+    byStrategy: { strategy: string; roundId: number | null; items: number }[];
+  };
+}
+
+export function launchRound(projectId: number, round: NewRound, fetchFn: Fetch = fetch): Promise<LaunchedRound> {
+  return request(fetchFn, 'POST', `/projects/${projectId}/rounds`, round);
+}
+
+/** Oldest first. */
+export function listRounds(projectId: number, fetchFn: Fetch = fetch): Promise<Round[]> {
+  return request(fetchFn, 'GET', `/projects/${projectId}/rounds`);
+}
+
+export function getRound(projectId: number, roundId: number, fetchFn: Fetch = fetch): Promise<Round> {
+  return request(fetchFn, 'GET', `/projects/${projectId}/rounds/${roundId}`);
+}
+
+/** Makes a finished round's model the serving one; also how to roll back to an earlier round. */
+export function promoteRound(projectId: number, roundId: number, fetchFn: Fetch = fetch): Promise<Round> {
+  return request(fetchFn, 'POST', `/projects/${projectId}/rounds/${roundId}/promote`);
+}
+
+export function cancelRound(projectId: number, roundId: number, fetchFn: Fetch = fetch): Promise<Round> {
+  return request(fetchFn, 'POST', `/projects/${projectId}/rounds/${roundId}/cancel`);
+}
+
+export function getDashboard(projectId: number, hours = 48, fetchFn: Fetch = fetch): Promise<Dashboard> {
+  return request(fetchFn, 'GET', `/projects/${projectId}/dashboard${query({ hours })}`);
+}
+
+/** What the project's event stream reports; `kind: 'score'` is a scoring run of the pool. */
+export type ProjectEvent =
+  | { type: 'ready'; projectId: number }
+  | {
+      type: 'round';
+      roundId: number;
+      jobId?: number;
+      kind: 'round' | 'score';
+      status: RoundStatus;
+      phase: string | null;
+      progress: number;
+      etaSeconds: number | null;
+      epoch?: { epoch: number; epochs: number; trainLoss: number; validationLoss: number | null };
+    }
+  | { type: 'metrics'; roundId: number; metrics: RoundMetrics | null; promoted: boolean }
+  | { type: 'queue'; roundId: number; scored: number; complete: boolean };
+
+export type EventStreamState = 'connecting' | 'open' | 'reconnecting';
+
+const EVENT_TYPES = ['ready', 'round', 'metrics', 'queue'] as const;
+/** After the browser gives up on a stream (it does when an answer is not an event stream). */
+const EVENTS_RETRY_MS = 5_000;
+
+/**
+ * Follows a project's server-sent events until the returned function is called. The browser
+ * reconnects by itself after a dropped connection; events sent meanwhile are lost, so callers
+ * should reload what they show on every `ready`.
+ */
+export function watchProjectEvents(
+  projectId: number,
+  onEvent: (event: ProjectEvent) => void,
+  onState: (state: EventStreamState) => void = () => undefined,
+): () => void {
+  let source: EventSource | undefined;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+
+  const connect = () => {
+    onState('connecting');
+    const current = new EventSource(`${API}/projects/${projectId}/events`);
+    source = current;
+    for (const type of EVENT_TYPES) {
+      current.addEventListener(type, (message) => {
+        const data = parseJson((message as MessageEvent<string>).data);
+        if (typeof data !== 'object' || data === null) return;
+        if (type === 'ready') onState('open');
+        onEvent({ ...data, type } as ProjectEvent);
+      });
+    }
+    current.onerror = () => {
+      if (stopped) return;
+      onState('reconnecting');
+      if (current.readyState === EventSource.CLOSED) retry = setTimeout(connect, EVENTS_RETRY_MS);
+    };
+  };
+  connect();
+  return () => {
+    stopped = true;
+    clearTimeout(retry);
+    source?.close();
+  };
 }
