@@ -108,6 +108,24 @@ function percentile(sorted: number[], q: number): number {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
 }
 
+/** Two-sided standard normal quantile for the common confidence levels. */
+function normalQuantile(confidence: number): number {
+  if (confidence >= 0.99) return 2.5758;
+  if (confidence >= 0.95) return 1.96;
+  if (confidence >= 0.9) return 1.6449;
+  return 1.2816;
+}
+
+/** Wilson score interval of a proportion: never zero width, unlike the bootstrap at 0 % or 100 %. */
+export function wilsonInterval(proportion: number, n: number, confidence = 0.95): Interval {
+  if (n === 0) return { low: 0, high: 1 };
+  const z = normalQuantile(confidence);
+  const z2 = z * z;
+  const centre = (proportion + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z / (1 + z2 / n)) * Math.sqrt((proportion * (1 - proportion)) / n + z2 / (4 * n * n));
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
 export function evaluate(request: EvaluateRequest): Metrics {
   const { labels, truth, probabilities } = request;
   const k = labels.length;
@@ -161,6 +179,10 @@ export function evaluate(request: EvaluateRequest): Metrics {
     macroF1s.sort((a, b) => a - b);
     const alpha = (1 - (request.confidence ?? 0.95)) / 2;
     metrics.accuracyInterval = { low: percentile(accuracies, alpha), high: percentile(accuracies, 1 - alpha) };
+    // With every item right (or wrong) each resample agrees, and the bootstrap claims certainty.
+    if (metrics.accuracyInterval.high - metrics.accuracyInterval.low === 0) {
+      metrics.accuracyInterval = wilsonInterval(metrics.accuracy, n, request.confidence ?? 0.95);
+    }
     metrics.macroF1Interval = { low: percentile(macroF1s, alpha), high: percentile(macroF1s, 1 - alpha) };
   }
   return metrics;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../../../ml/metrics';
+import { evaluate, wilsonInterval } from '../../../ml/metrics';
 
 // truth:      a a b b c
 // predicted:  a b b b a
@@ -66,5 +66,23 @@ describe('evaluate', () => {
     expect(withCi.accuracyInterval!.high - withCi.accuracyInterval!.low).toBeGreaterThan(0.05);
     expect(withCi.macroF1Interval!.low).toBeLessThanOrEqual(withCi.macroF1);
     expect(withCi.macroF1Interval!.high).toBeGreaterThanOrEqual(withCi.macroF1);
+  });
+
+  it('never claims certainty when every holdout item is right', () => {
+    const right = evaluate({ labels: ['a', 'b'], truth: Array.from({ length: 30 }, (_, i) => i % 2), probabilities: Array.from({ length: 30 }, (_, i) => (i % 2 ? [0.1, 0.9] : [0.9, 0.1])) });
+    expect(right.accuracy).toBe(1);
+    expect(right.accuracyInterval!.high).toBe(1);
+    // Wilson at 30 of 30: 88.6 % to 100 %.
+    expect(right.accuracyInterval!.low).toBeCloseTo(0.8865, 3);
+  });
+});
+
+describe('wilsonInterval', () => {
+  it('matches the textbook values', () => {
+    const half = wilsonInterval(0.5, 100);
+    expect(half.low).toBeCloseTo(0.4038, 3);
+    expect(half.high).toBeCloseTo(0.5962, 3);
+    expect(wilsonInterval(0, 10).low).toBe(0);
+    expect(wilsonInterval(0, 10).high).toBeCloseTo(0.2775, 3);
   });
 });
