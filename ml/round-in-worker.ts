@@ -1,9 +1,14 @@
 /**
- * Runs rounds and scoring runs on one long-lived worker thread, so training and scoring never
- * hold the caller's event loop. Texts are sent once per process: `ensureTexts` asks the worker
- * which items it has not hashed yet and sends only those.
+ * Runs rounds and scoring runs in one long-lived child process at the lowest CPU priority, so
+ * training and scoring never hold the caller's event loop and yield the cores to requests
+ * annotators are waiting on. A process rather than a worker thread because every thread of a
+ * process started under `nice` is niced, the garbage collector's helper threads included (a
+ * worker thread shares the parent's, which run at normal priority). Texts are sent once per
+ * process: `ensureTexts` asks which items the child has not hashed yet and sends only those.
  */
-import { Worker } from 'node:worker_threads';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { ItemInput } from './features/featurizer';
 import type { PoolScores, RoundProgress, RoundRequest, RoundResult, ScorePoolRequest } from './round';
 
@@ -12,8 +17,9 @@ export type WorkerInputs = { kind: 'cached-text'; projectId: number; itemIds: nu
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-type WithInputs<T> = Omit<T, 'inputs' | 'onProgress'> & { inputs: WorkerInputs; cancel: Int32Array };
+type WithInputs<T> = Omit<T, 'inputs' | 'onProgress'> & { inputs: WorkerInputs };
 
+/** Messages between the host and the child; typed arrays survive the channel (advanced serialization). */
 export type WorkerRequest =
   | { id: number; type: 'missing-texts'; projectId: number; itemIds: number[] }
   | { id: number; type: 'add-texts'; projectId: number; itemIds: number[]; texts: Array<string | null> }
@@ -35,11 +41,21 @@ export class CancelledError extends Error {
   }
 }
 
-/** Lets the caller stop a running round between epochs or scoring chunks. */
+/** Lets the caller stop a running round (the child is stopped and restarted on next use). */
 export class CancelSignal {
-  readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  private listeners: Array<() => void> = [];
+  cancelled = false;
+
   cancel(): void {
-    Atomics.store(this.flag, 0, 1);
+    if (this.cancelled) return;
+    this.cancelled = true;
+    for (const listener of this.listeners.splice(0)) listener();
+  }
+
+  onCancel(listener: () => void): () => void {
+    if (this.cancelled) listener();
+    else this.listeners.push(listener);
+    return () => (this.listeners = this.listeners.filter((l) => l !== listener));
   }
 }
 
@@ -54,21 +70,34 @@ interface Pending {
   onProgress?: (progress: RoundProgress) => void;
 }
 
+const firstExisting = (paths: string[]) => paths.find((path) => existsSync(path));
+/**
+ * The lowest priority the system offers: the SCHED_IDLE policy where `chrt` exists (Linux: the
+ * process runs only on otherwise idle cores and yields the moment anything else wants one),
+ * plus `nice` (Linux, macOS).
+ */
+const chrtCommand = firstExisting(['/usr/bin/chrt', '/bin/chrt']);
+const niceCommand = firstExisting(['/usr/bin/nice', '/bin/nice']);
+
 export class RoundWorker {
-  private worker: Worker | undefined;
+  private child: ChildProcess | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  /** Tensors alive in the worker after its last round (should stay flat across rounds). */
+  /** Tensors alive in the child after its last round (should stay flat across rounds). */
   lastNumTensors: number | null = null;
 
-  private start(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./round-worker.mjs', import.meta.url), {
-      // The server caps its own heap; a pool of 100k hashed texts needs more than that.
-      resourceLimits: { maxOldGenerationSizeMb: 2048 },
-    });
-    worker.on('message', (reply: WorkerReply) => {
+  private start(): ChildProcess {
+    if (this.child) return this.child;
+    const entry = fileURLToPath(new URL('./round-worker.ts', import.meta.url));
+    // The server caps its own heap; a pool of 100k hashed texts needs more than that.
+    const node = [process.execPath, '--max-old-space-size=2048', '--import', 'tsx', entry];
+    const niced = niceCommand ? [niceCommand, '-n', '19', ...node] : node;
+    const [command, ...args] = chrtCommand ? [chrtCommand, '--idle', '0', ...niced] : niced;
+    // Its own session, so that on Linux it also gets its own scheduling group (autogroup), which
+    // it then lowers too: nice alone only ranks it against this process's own threads.
+    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', detached: true });
+    child.on('message', (reply: WorkerReply) => {
       const pending = this.pending.get(reply.id);
       if (!pending) return;
       if (reply.type === 'progress') {
@@ -76,38 +105,60 @@ export class RoundWorker {
         return;
       }
       this.pending.delete(reply.id);
-      // An idle worker must not keep the process alive; a busy one must.
-      if (this.pending.size === 0) worker.unref();
+      // An idle child must not keep the process alive; a busy one must.
+      if (this.pending.size === 0) this.release(child);
       if (reply.type === 'error') pending.reject(reply.cancelled ? new CancelledError() : new Error(reply.message));
       else pending.resolve(reply);
     });
-    const fail = (error: Error) => {
-      this.worker = undefined;
-      for (const pending of this.pending.values()) pending.reject(error);
-      this.pending.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`round worker exited with code ${code}`)));
-    worker.unref();
-    this.worker = worker;
-    return worker;
+    child.on('error', (error) => this.stop(child, error));
+    child.on('exit', (code, signal) => this.stop(child, new Error(`round process exited (${signal ?? code})`)));
+    this.release(child);
+    this.child = child;
+    return child;
+  }
+
+  private release(child: ChildProcess): void {
+    child.unref();
+    (child.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  private hold(child: ChildProcess): void {
+    child.ref();
+    (child.channel as unknown as { ref?: () => void } | undefined)?.ref?.();
+  }
+
+  /** Forgets the child and fails whatever it was doing with `error`. */
+  private stop(child: ChildProcess, error: Error): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
   }
 
   private call<T extends WorkerReply['type']>(
     message: DistributiveOmit<WorkerRequest, 'id'>,
-    onProgress?: (progress: RoundProgress) => void,
+    options: RunOptions = {},
   ): Promise<Extract<WorkerReply, { type: T }>> {
-    const worker = this.start();
+    if (options.signal?.cancelled) return Promise.reject(new CancelledError());
+    const child = this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (reply: WorkerReply) => void, reject, onProgress });
-      worker.ref();
-      worker.postMessage({ ...message, id });
+      this.pending.set(id, { resolve: resolve as (reply: WorkerReply) => void, reject, onProgress: options.onProgress });
+      this.hold(child);
+      child.send({ ...message, id });
+      // The child is busy in synchronous code and reads no messages: a cancel stops it.
+      const off = options.signal?.onCancel(() => this.stop(child, new CancelledError()));
+      if (off) {
+        const done = () => off();
+        this.pending.get(id)!.resolve = (reply) => (done(), (resolve as (reply: WorkerReply) => void)(reply));
+        this.pending.get(id)!.reject = (error) => (done(), reject(error));
+      }
     });
   }
 
   /**
-   * Makes sure the worker has hashed every listed item of the project; `loadTexts` is called
+   * Makes sure the child has hashed every listed item of the project; `loadTexts` is called
    * with the ids it lacks (in chunks) and answers their texts in the same order.
    */
   async ensureTexts(projectId: number, itemIds: number[], loadTexts: (ids: number[]) => Promise<Array<string | null>>): Promise<number> {
@@ -124,22 +175,22 @@ export class RoundWorker {
   }
 
   async runRound(request: Omit<RoundRequest, 'inputs' | 'onProgress'> & { inputs: WorkerInputs }, options: RunOptions = {}): Promise<RoundResult> {
-    const signal = options.signal ?? new CancelSignal();
-    const reply = await this.call<'round'>({ type: 'round', request: { ...request, cancel: signal.flag } }, options.onProgress);
+    const reply = await this.call<'round'>({ type: 'round', request }, options);
     this.lastNumTensors = reply.numTensors;
     return reply.result;
   }
 
   async scorePool(request: Omit<ScorePoolRequest, 'inputs' | 'onProgress'> & { inputs: WorkerInputs }, options: RunOptions = {}): Promise<PoolScores> {
-    const signal = options.signal ?? new CancelSignal();
-    const reply = await this.call<'score'>({ type: 'score', request: { ...request, cancel: signal.flag } }, options.onProgress);
+    const reply = await this.call<'score'>({ type: 'score', request }, options);
     this.lastNumTensors = reply.numTensors;
     return reply.scores;
   }
 
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker) await worker.terminate();
+    const child = this.child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.stop(child, new Error('round process closed'));
+    await exited;
   }
 }

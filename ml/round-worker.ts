@@ -1,10 +1,10 @@
 /**
- * Worker-thread entry for rounds and scoring runs. It lives as long as its RoundWorker and keeps
- * each project's hashed texts, so a text is hashed once per process rather than once per round.
+ * Child-process entry for rounds and scoring runs (see RoundWorker). It lives as long as its
+ * host and keeps each project's hashed texts, so a text is hashed once per process rather than
+ * once per round.
  */
-import { readlinkSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from './backend';
 import type { ItemInput } from './features/featurizer';
@@ -12,10 +12,10 @@ import { hashText, type HashedText } from './features/text';
 import { runRound, scorePool, type RoundProgress } from './round';
 import type { WorkerInputs, WorkerReply, WorkerRequest } from './round-in-worker';
 
-const port = parentPort!;
+if (!process.send) throw new Error('round-worker runs as a child process with an IPC channel');
+const reply = (message: WorkerReply) => process.send!(message);
 const hashed = new Map<number, Map<number, HashedText>>();
 
-class Cancelled extends Error {}
 
 function textCache(projectId: number): Map<number, HashedText> {
   let cache = hashed.get(projectId);
@@ -39,11 +39,8 @@ function inputsOf(inputs: WorkerInputs): ItemInput[] {
   });
 }
 
-function progressReporter(id: number, cancel: Int32Array) {
-  return (progress: RoundProgress) => {
-    if (Atomics.load(cancel, 0) !== 0) throw new Cancelled('cancelled');
-    port.postMessage({ id, type: 'progress', progress } satisfies WorkerReply);
-  };
+function progressReporter(id: number) {
+  return (progress: RoundProgress) => reply({ id, type: 'progress', progress });
 }
 
 function handle(message: WorkerRequest): WorkerReply {
@@ -61,44 +58,39 @@ function handle(message: WorkerRequest): WorkerReply {
       hashed.delete(message.projectId);
       return { id: message.id, type: 'done' };
     case 'round': {
-      const { inputs, cancel, ...request } = message.request;
-      const result = runRound({ ...request, inputs: inputsOf(inputs), onProgress: progressReporter(message.id, cancel) });
+      const { inputs, ...request } = message.request;
+      const result = runRound({ ...request, inputs: inputsOf(inputs), onProgress: progressReporter(message.id) });
       return { id: message.id, type: 'round', result, numTensors: tf.memory().numTensors };
     }
     case 'score': {
-      const { inputs, cancel, ...request } = message.request;
-      const scores = scorePool({ ...request, inputs: inputsOf(inputs), onProgress: progressReporter(message.id, cancel) });
+      const { inputs, ...request } = message.request;
+      const scores = scorePool({ ...request, inputs: inputsOf(inputs), onProgress: progressReporter(message.id) });
       return { id: message.id, type: 'score', scores, numTensors: tf.memory().numTensors };
     }
   }
 }
 
-/**
- * Runs this thread at the lowest CPU priority (Linux: nice is per thread), so that training
- * yields the cores to the requests annotators are waiting on. Elsewhere it keeps the default.
- */
-function lowerPriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid)) setPriority(tid, 19);
-  } catch {
-    // not Linux, or not allowed: run at normal priority
-  }
+// Started under `nice` where the system has it; otherwise lower at least this main thread. On
+// Linux with autogroup scheduling, CPU is first shared between sessions: lower this session's
+// group as well, or it would take half the machine from the database and the server.
+try {
+  setPriority(process.pid, 19);
+} catch {
+  // not allowed: run at normal priority
 }
-
-lowerPriority();
+try {
+  if (existsSync('/proc/self/autogroup')) writeFileSync('/proc/self/autogroup', '19');
+} catch {
+  // no autogroup scheduling here
+}
 const ready = initBackend();
 
-port.on('message', (message: WorkerRequest) => {
+process.on('message', (message: WorkerRequest) => {
   ready
-    .then(() => port.postMessage(handle(message)))
+    .then(() => reply(handle(message)))
     .catch((error: unknown) => {
-      const cancelled = error instanceof Cancelled;
-      port.postMessage({
-        id: message.id,
-        type: 'error',
-        cancelled,
-        message: error instanceof Error ? error.message : String(error),
-      } satisfies WorkerReply);
+      reply({ id: message.id, type: 'error', cancelled: false, message: error instanceof Error ? error.message : String(error) });
     });
 });
+// The host going away ends the child.
+process.on('disconnect', () => process.exit(0));

@@ -55,27 +55,37 @@ export async function itemContents(db: Executor, itemIds: readonly number[]): Pr
 export interface ScoreChunk {
   itemIds: number[];
   scores: Array<number | null>;
-  /** Already offset by the scoring run (see the rounds migration). */
-  priorities: number[];
+  /**
+   * Queue priorities, already offset by the scoring run (see the rounds migration); null leaves
+   * the rows' priorities as they are. Priority is indexed, so writing it costs an index entry per
+   * index of the item table; the other columns are not, and PostgreSQL updates them in place.
+   */
+  priorities: number[] | null;
   strategies: string[];
   suggestionLabelIds: number[];
   confidences: number[];
 }
 
 /**
- * Writes one chunk of a scoring run. Rows are locked in item-id order first, the order label
- * writes lock them in, so the two never deadlock.
+ * Writes one chunk of a scoring run. It never waits for an annotator: items under a live lease
+ * (about to be labeled) and rows another transaction holds are left as they are, and the rest are
+ * locked in item-id order, the order label writes lock them in, so the two never deadlock.
+ * Answers how many rows were written.
  */
-export async function writeScores(db: Executor, roundId: number, chunk: ScoreChunk): Promise<void> {
-  await sql`
+export async function writeScores(db: Executor, roundId: number, chunk: ScoreChunk): Promise<number> {
+  const result = await sql`
     with locked as (
-      select item_id from item where item_id = any(${chunk.itemIds}::int[]) order by item_id for update
+      select item_id from item
+      where item_id = any(${chunk.itemIds}::int[]) and (lease_expires_at is null or lease_expires_at < now())
+      order by item_id
+      for update skip locked
     )
     update item i set
-      score = s.score, priority = s.priority, score_strategy = s.strategy, score_round_id = ${roundId},
-      suggestion_label_id = s.label_id, suggestion_confidence = s.confidence
-    from unnest(${chunk.itemIds}::int[], ${chunk.scores}::real[], ${chunk.priorities}::float8[], ${chunk.strategies}::text[],
+      score = s.score, priority = ${chunk.priorities === null ? sql`i.priority` : sql`s.priority`}, score_strategy = s.strategy,
+      score_round_id = ${roundId}, suggestion_label_id = s.label_id, suggestion_confidence = s.confidence
+    from unnest(${chunk.itemIds}::int[], ${chunk.scores}::real[], ${chunk.priorities ?? []}::float8[], ${chunk.strategies}::text[],
                 ${chunk.suggestionLabelIds}::int[], ${chunk.confidences}::real[])
       as s(item_id, score, priority, strategy, label_id, confidence)
     where i.item_id = s.item_id and i.item_id in (select item_id from locked)`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }

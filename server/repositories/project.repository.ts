@@ -123,7 +123,10 @@ export async function setPromotedRound(db: Executor, projectId: number, roundId:
   await db.updateTable('project').set({ promoted_round_id: roundId }).where('project_id', '=', projectId).execute();
 }
 
-/** Locks the project row until the transaction ends (serialises per-project changes). */
+/**
+ * Locks the project row until the transaction ends (serialises per-project changes). A no-key
+ * lock: labels being stored (whose foreign keys share-lock the project's key) never wait for it.
+ */
 export async function lockProject(db: Executor, projectId: number): Promise<void> {
-  await db.selectFrom('project').select('project_id').where('project_id', '=', projectId).forUpdate().execute();
+  await db.selectFrom('project').select('project_id').where('project_id', '=', projectId).forNoKeyUpdate().execute();
 }

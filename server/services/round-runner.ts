@@ -248,7 +248,9 @@ export class RoundRunner {
   /**
    * Writes scores in priority order, in short transactions. Priorities are offset by the job id,
    * so what this run has written outranks everything earlier runs wrote: the head of the queue
-   * follows the new model from the first chunk on.
+   * follows the new model from the first chunk on. Every item gets the new suggestion and score;
+   * only the head of the queue gets a new priority (see queueHead): re-ranking the tail of a large
+   * pool after every 25 labels would cost index writes that annotators' commits wait behind.
    */
   private async writePool(job: Job, record: JobRecord, roundId: number, pool: number[], scores: PoolScores): Promise<void> {
     const order = pool.map((_, i) => i).sort((a, b) => scores.priority[b] - scores.priority[a]);
@@ -256,11 +258,12 @@ export class RoundRunner {
     const chunks: number[][] = [];
     for (let start = 0; start < order.length; start += WRITE_CHUNK) chunks.push(order.slice(start, start + WRITE_CHUNK));
     let written = 0;
-    const writeChunk = async (slice: number[], first: boolean) => {
+    const head = queueHead(job.project);
+    const writeChunk = async (slice: number[], first: boolean, ranked: boolean) => {
       await writeScores(this.db, roundId, {
         itemIds: slice.map((i) => pool[i]),
         scores: slice.map((i) => scores.score[i]),
-        priorities: slice.map((i) => offset + scores.priority[i]),
+        priorities: ranked ? slice.map((i) => offset + scores.priority[i]) : null,
         strategies: slice.map((i) => scores.strategy[i]),
         suggestionLabelIds: slice.map((i) => job.labelIds[scores.suggestion[i]]),
         confidences: slice.map((i) => scores.confidence[i]),
@@ -271,12 +274,13 @@ export class RoundRunner {
     };
     // The head of the queue first, on its own; then the rest with writers in parallel (the
     // database, not this process, is the bottleneck).
-    if (chunks.length > 0) await writeChunk(chunks[0], true);
+    if (chunks.length > 0) await writeChunk(chunks[0], true, true);
     let next = 1;
     const writer = async () => {
       while (next < chunks.length) {
-        if (Atomics.load(job.control.signal.flag, 0) !== 0) throw new CancelledWrite();
-        await writeChunk(chunks[next++], false);
+        if (job.control.signal.cancelled) throw new CancelledWrite();
+        const index = next++;
+        await writeChunk(chunks[index], false, index * WRITE_CHUNK < head);
       }
     };
     await Promise.all(Array.from({ length: WRITERS }, writer));
@@ -294,6 +298,15 @@ export class CancelledWrite extends Error {
 /** Items the batch-aware strategy selects together at the head of the queue: two retraining cycles. */
 function queueBatch(project: ProjectRecord): number {
   return Math.min(500, Math.max(50, 2 * (project.retrainEvery || 25)));
+}
+
+/**
+ * Items re-ranked by each scoring run: far more than annotators label before the next round
+ * (retrainEvery labels), so the queue they see is always the new model's order. Without an
+ * automatic loop the next round may be far off, so the whole pool is re-ranked.
+ */
+function queueHead(project: ProjectRecord): number {
+  return project.retrainEvery === 0 ? Infinity : Math.max(5_000, 40 * project.retrainEvery);
 }
 
 /** Metrics as the API shows them: label names instead of indices, intervals as pairs. */

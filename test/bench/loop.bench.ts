@@ -247,6 +247,7 @@ async function isolation(rows: Row[]): Promise<void> {
     const load = (seconds: number, annotators: Map<string, string>) =>
       runAnnotators({ url: server.url, projectId, annotators, seconds, batch: 5, thinkMs: 50, labelFor: (item) => truth.get(item.externalId)! });
 
+    await load(5, idleTeam); // warm-up, not measured
     const idle = await load(20, idleTeam);
     console.log(`idle:        ${idle.acknowledged.size} labels; next ${formatLatency(idle.nextLatency)}; submit ${formatLatency(idle.submitLatency)}`);
 
