@@ -2,20 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Browser, Page } from 'playwright-core';
 import { hasChromium, launchChromium } from '../support/browser';
 import { startTestServer, type TestServer } from '../support/test-server';
-
-/** Tickets whose label follows from their words, so a model trained on a few dozen learns them. */
-const vocabulary: Record<string, string[]> = {
-  billing: ['invoice', 'refund', 'charged', 'payment', 'card', 'price', 'billing', 'receipt'],
-  bug: ['crash', 'error', 'exception', 'broken', 'freezes', 'stack', 'trace', 'bug'],
-  other: ['hello', 'thanks', 'question', 'feedback', 'love', 'idea', 'suggestion', 'meeting'],
-};
-const labelNames = Object.keys(vocabulary);
-
-function ticket(i: number): { id: string; text: string; truth: string } {
-  const truth = labelNames[i % 3];
-  const words = vocabulary[truth];
-  return { id: `t${i}`, text: `${words[i % 8]} ${words[(i * 3 + 1) % 8]} ${words[(i * 5 + 2) % 8]} number ${i}`, truth };
-}
+import { ticket, ticketLabels as labelNames } from '../support/tickets';
 
 /** Long enough for two rounds to train on the test server's CPU backend. */
 const ROUND_TIMEOUT_MS = 60_000;

@@ -2,20 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, textProject } from '../support/test-app.js';
 import { testDatabaseKinds } from '../support/test-db.js';
-
-/** Tickets whose label follows from their words, so a model trained on a few dozen learns them. */
-const vocabulary: Record<string, string[]> = {
-  billing: ['invoice', 'refund', 'charged', 'payment', 'card', 'price', 'billing', 'receipt'],
-  bug: ['crash', 'error', 'exception', 'broken', 'freezes', 'stack', 'trace', 'bug'],
-  other: ['hello', 'thanks', 'question', 'feedback', 'love', 'idea', 'suggestion', 'meeting'],
-};
-const labelNames = Object.keys(vocabulary);
-
-function ticket(i: number): { id: string; text: string; truth: string } {
-  const truth = labelNames[i % 3];
-  const words = vocabulary[truth];
-  return { id: `t${i}`, text: `${words[i % 8]} ${words[(i * 3 + 1) % 8]} ${words[(i * 5 + 2) % 8]} number ${i}`, truth };
-}
+import { ticket, ticketLabels as labelNames } from '../support/tickets.js';
 
 interface RoundJson {
   id: number;
