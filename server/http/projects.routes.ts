@@ -34,6 +34,18 @@ export const loopSettings = {
   promotion: z.enum(['always', 'never', 'if-better']),
 };
 
+/** What a project may be created with and change later, all optional. */
+const optionalSettings = {
+  guidelines: z.string().max(100_000).optional(),
+  holdoutShare: queueSettings.holdoutShare.optional(),
+  overlap: queueSettings.overlap.optional(),
+  leaseSeconds: queueSettings.leaseSeconds.optional(),
+  retrainEvery: loopSettings.retrainEvery.optional(),
+  strategy: loopSettings.strategy.optional(),
+  model: loopSettings.model.optional(),
+  promotion: loopSettings.promotion.optional(),
+};
+
 export const newProjectSchema = z.object({
   name: z.string().trim().min(1, 'name is required').max(200),
   kind: z.enum(['text', 'vector', 'image']),
@@ -54,27 +66,13 @@ export const newProjectSchema = z.object({
         }
       });
     }),
-  guidelines: z.string().max(100_000).optional(),
-  holdoutShare: queueSettings.holdoutShare.optional(),
-  overlap: queueSettings.overlap.optional(),
-  leaseSeconds: queueSettings.leaseSeconds.optional(),
-  retrainEvery: loopSettings.retrainEvery.optional(),
-  strategy: loopSettings.strategy.optional(),
-  model: loopSettings.model.optional(),
-  promotion: loopSettings.promotion.optional(),
+  ...optionalSettings,
 });
 
 const projectPatchSchema = z
   .object({
     name: z.string().trim().min(1, 'name is required').max(200).optional(),
-    guidelines: z.string().max(100_000).optional(),
-    holdoutShare: queueSettings.holdoutShare.optional(),
-    overlap: queueSettings.overlap.optional(),
-    leaseSeconds: queueSettings.leaseSeconds.optional(),
-    retrainEvery: loopSettings.retrainEvery.optional(),
-    strategy: loopSettings.strategy.optional(),
-    model: loopSettings.model.optional(),
-    promotion: loopSettings.promotion.optional(),
+    ...optionalSettings,
     annotatorsSeeAllLabels: z.boolean().optional(),
   })
   .strict();
