@@ -96,7 +96,13 @@ export class RoundWorker {
     const [command, ...args] = chrtCommand ? [chrtCommand, '--idle', '0', ...niced] : niced;
     // Its own session, so that on Linux it also gets its own scheduling group (autogroup), which
     // it then lowers too: nice alone only ranks it against this process's own threads.
-    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', detached: true });
+    const child = spawn(command, args, {
+      // From the package root, so that `--import tsx` resolves whatever the caller's directory.
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      detached: true,
+    });
     child.on('message', (reply: WorkerReply) => {
       const pending = this.pending.get(reply.id);
       if (!pending) return;
