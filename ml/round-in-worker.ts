@@ -23,7 +23,6 @@ type WithInputs<T> = Omit<T, 'inputs' | 'onProgress'> & { inputs: WorkerInputs }
 export type WorkerRequest =
   | { id: number; type: 'missing-texts'; projectId: number; itemIds: number[] }
   | { id: number; type: 'add-texts'; projectId: number; itemIds: number[]; texts: Array<string | null> }
-  | { id: number; type: 'forget-project'; projectId: number }
   | { id: number; type: 'round'; request: WithInputs<RoundRequest> }
   | { id: number; type: 'score'; request: WithInputs<ScorePoolRequest> };
 
@@ -174,10 +173,6 @@ export class RoundWorker {
       await this.call<'done'>({ type: 'add-texts', projectId, itemIds: ids, texts: await loadTexts(ids) });
     }
     return missing.length;
-  }
-
-  async forgetProject(projectId: number): Promise<void> {
-    await this.call<'done'>({ type: 'forget-project', projectId });
   }
 
   async runRound(request: Omit<RoundRequest, 'inputs' | 'onProgress'> & { inputs: WorkerInputs }, options: RunOptions = {}): Promise<RoundResult> {

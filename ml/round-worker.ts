@@ -54,9 +54,6 @@ function handle(message: WorkerRequest): WorkerReply {
       message.itemIds.forEach((id, i) => cache.set(id, compact(message.texts[i] ?? '')));
       return { id: message.id, type: 'done' };
     }
-    case 'forget-project':
-      hashed.delete(message.projectId);
-      return { id: message.id, type: 'done' };
     case 'round': {
       const { inputs, ...request } = message.request;
       const result = runRound({ ...request, inputs: inputsOf(inputs), onProgress: progressReporter(message.id) });

@@ -68,11 +68,6 @@ export async function findQueuedJob(db: Executor, projectId: number, kind: JobKi
   return row && toJob(row);
 }
 
-export async function findJob(db: Executor, jobId: number): Promise<JobRecord | undefined> {
-  const row = await db.selectFrom('job').selectAll().where('job_id', '=', jobId).executeTakeFirst();
-  return row && toJob(row);
-}
-
 /** The newest job of each given round. */
 export async function latestJobsOfRounds(db: Executor, roundIds: readonly number[]): Promise<Map<number, JobRecord>> {
   if (roundIds.length === 0) return new Map();
@@ -84,17 +79,6 @@ export async function latestJobsOfRounds(db: Executor, roundIds: readonly number
     .orderBy('job_id')
     .execute();
   return new Map(rows.map((row) => [row.round_id, toJob(row)]));
-}
-
-export async function listActiveJobs(db: Executor, projectId: number): Promise<JobRecord[]> {
-  const rows = await db
-    .selectFrom('job')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .where('status', 'in', ['queued', 'running'])
-    .orderBy('job_id')
-    .execute();
-  return rows.map(toJob);
 }
 
 /** Claims the oldest runnable job for `worker`; undefined when there is none. */
