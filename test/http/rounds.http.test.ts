@@ -70,7 +70,8 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
     expect(round.holdoutLabels).toBe(holdout[0].n);
     expect(round.trainLabels + round.holdoutLabels).toBe(90);
     const metrics = round.metrics!;
-    expect(metrics.accuracy).toBeGreaterThan(0.8);
+    // Chance is 1/3; the holdout is a random ~27 items, so the bar leaves room for an unlucky draw.
+    expect(metrics.accuracy).toBeGreaterThan(0.7);
     expect(metrics.accuracyCi[0]).toBeLessThanOrEqual(metrics.accuracy);
     expect(metrics.accuracyCi[1]).toBeGreaterThanOrEqual(metrics.accuracy);
     expect(metrics.perLabel.map((m) => m.label)).toEqual(labelNames);
