@@ -56,5 +56,4 @@ export {
   type PromotionPolicy,
   type ScorePoolRequest,
 } from './round';
-export { RoundWorker, CancelSignal, CancelledError, type WorkerInputs } from './round-in-worker';
 export { compareAccuracy, type Comparison } from './metrics';

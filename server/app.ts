@@ -8,11 +8,11 @@ import { requestId } from 'hono/request-id';
 import type { Kysely } from 'kysely';
 import type { DatabaseKind } from './db/create-db.js';
 import type { Database } from './db/schema.js';
-import { RoundWorker } from '../ml/index.js';
 import { dashboardRoutes } from './http/dashboard.routes.js';
 import { eventRoutes } from './http/events.routes.js';
 import { roundRoutes } from './http/rounds.routes.js';
 import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
+import { RoundWorker } from './jobs/ml-process.js';
 import { AppError, TooManyRequestsError } from './errors.js';
 import { annotationRoutes } from './http/annotations.routes.js';
 import { auditRoutes } from './http/audit.routes.js';
@@ -83,7 +83,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
     annotations: new AnnotationService(deps.db, (count) => events.labelsStored(count)),
     rounds,
     dashboard: new DashboardService(deps.db, projects, rounds),
-    /** Trains and scores on a worker thread, started on first use. */
+    /** Trains and scores in a low-priority child process, started on first use. */
     roundWorker: new RoundWorker(),
     images,
     auth: new AuthService(deps.db),

@@ -6,7 +6,6 @@
  */
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
-import { CancelledError, CancelSignal } from '../../ml/index.js';
 import type { Database } from '../db/schema.js';
 import {
   claimJob,
@@ -19,6 +18,7 @@ import {
   reportProgress,
 } from '../repositories/job.repository.js';
 import type { EventBus } from '../services/event-bus.js';
+import { CancelledError, CancelSignal } from './ml-process.js';
 import { CancelledWrite, type JobControl, type RoundRunner } from '../services/round-runner.js';
 import type { RoundService } from '../services/round.service.js';
 

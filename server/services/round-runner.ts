@@ -1,20 +1,18 @@
 /**
  * Executes claimed jobs: a training round (snapshot the labels, train and evaluate on the worker
  * thread, decide promotion, write the pool's scores) or a scoring run (score the pool with the
- * promoted model). All computation happens on the RoundWorker; this side only reads and writes
+ * promoted model). All computation happens in the ML process (jobs/ml-process.ts); this side only reads and writes
  * the database and reports progress.
  */
 import type { Kysely } from 'kysely';
+import type { CancelSignal, RoundWorker, WorkerInputs } from '../jobs/ml-process.js';
 import {
-  CancelSignal,
   type ItemInput,
   type PoolScores,
   type PromotionPolicy,
   type RoundProgress,
   type RoundResult,
-  type RoundWorker,
   type Strategy,
-  type WorkerInputs,
 } from '../../ml/index.js';
 import type { Database, ItemKind } from '../db/schema.js';
 import type { ImageFileRepository } from '../repositories/image-file.repository.js';

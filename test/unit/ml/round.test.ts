@@ -1,48 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CancelledError,
-  CancelSignal,
-  compareAccuracy,
-  hashText,
-  initBackend,
-  RoundWorker,
-  runRound,
-  type RoundProgress,
-  type RoundRequest,
-} from '../../../ml/index';
-
-const words: Record<string, string[]> = {
-  animal: ['cat', 'dog', 'horse', 'cow', 'mouse', 'sheep'],
-  tool: ['hammer', 'saw', 'drill', 'wrench', 'chisel', 'pliers'],
-  food: ['bread', 'cheese', 'apple', 'soup', 'rice', 'pasta'],
-};
-const labels = Object.keys(words);
-const texts = Array.from({ length: 150 }, (_, i) => {
-  const label = labels[i % 3];
-  const w = words[label];
-  return { text: `${w[i % 6]} and ${w[(i + 2) % 6]} item ${i}`, target: i % 3 };
-});
-const inputs = texts.map((t) => hashText(t.text));
-const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-
-function request(overrides: Partial<RoundRequest> = {}): RoundRequest {
-  return {
-    kind: 'text',
-    labels,
-    inputs,
-    train: { rows: rows(0, 60), targets: rows(0, 60).map((r) => texts[r].target) },
-    holdout: { rows: rows(60, 90), targets: rows(60, 90).map((r) => texts[r].target) },
-    pool: rows(90, 150),
-    strategy: 'kmeans-margin',
-    batch: 10,
-    seed: 1,
-    model: 'softmax',
-    promotion: 'if-better',
-    bootstrap: 200,
-    ...overrides,
-  };
-}
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compareAccuracy, initBackend, runRound, type RoundProgress, type RoundRequest } from '../../../ml/index';
+import { inputs, request, rows, texts } from '../../support/round-request.js';
 
 beforeAll(async () => {
   await initBackend();
@@ -118,43 +77,5 @@ describe('compareAccuracy', () => {
     expect(far.worseBeyondNoise).toBe(true);
     expect(far.differenceInterval.high).toBeLessThan(0);
     expect(compareAccuracy({ truth, incumbent: right, challenger: right }).worseBeyondNoise).toBe(false);
-  });
-});
-
-describe('RoundWorker', () => {
-  const worker = new RoundWorker();
-  afterAll(() => worker.close());
-
-  it('hashes each text once per process and runs rounds off the main thread', async () => {
-    const ids = texts.map((_, i) => 1000 + i);
-    const loads: number[][] = [];
-    const load = async (wanted: number[]) => {
-      loads.push(wanted);
-      return wanted.map((id) => texts[id - 1000].text);
-    };
-    expect(await worker.ensureTexts(7, ids, load)).toBe(150);
-    expect(await worker.ensureTexts(7, [...ids, 2000], async (wanted) => (loads.push(wanted), ['extra text']))).toBe(1);
-    expect(loads.map((l) => l.length)).toEqual([150, 1]);
-
-    const { inputs: _inputs, onProgress: _onProgress, ...rest } = request();
-    const progress: string[] = [];
-    const result = await worker.runRound(
-      { ...rest, inputs: { kind: 'cached-text', projectId: 7, itemIds: ids } },
-      { onProgress: (p) => progress.push(p.phase) },
-    );
-    expect(result.metrics!.accuracy).toBeGreaterThan(0.9);
-    expect(progress).toContain('training');
-    const tensorsAfterFirst = worker.lastNumTensors;
-    await worker.runRound({ ...rest, inputs: { kind: 'cached-text', projectId: 7, itemIds: ids } });
-    expect(worker.lastNumTensors).toBe(tensorsAfterFirst);
-  });
-
-  it('stops a round on cancel', async () => {
-    const signal = new CancelSignal();
-    signal.cancel();
-    const { inputs: _inputs, onProgress: _onProgress, ...rest } = request();
-    await expect(
-      worker.runRound({ ...rest, inputs: { kind: 'values', values: inputs } }, { signal }),
-    ).rejects.toBeInstanceOf(CancelledError);
   });
 });

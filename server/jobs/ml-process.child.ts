@@ -1,21 +1,25 @@
 /**
- * Child-process entry for rounds and scoring runs (see RoundWorker). It lives as long as its
+ * Child-process entry for rounds and scoring runs (see ml-process.ts). It lives as long as its
  * host and keeps each project's hashed texts, so a text is hashed once per process rather than
  * once per round.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from './backend';
-import type { ItemInput } from './features/featurizer';
-import { hashText, type HashedText } from './features/text';
-import { runRound, scorePool, type RoundProgress } from './round';
-import type { WorkerInputs, WorkerReply, WorkerRequest } from './round-in-worker';
+import {
+  hashText,
+  initBackend,
+  runRound,
+  scorePool,
+  type HashedText,
+  type ItemInput,
+  type RoundProgress,
+} from '../../ml/index.js';
+import type { WorkerInputs, WorkerReply, WorkerRequest } from './ml-process.js';
 
-if (!process.send) throw new Error('round-worker runs as a child process with an IPC channel');
+if (!process.send) throw new Error('ml-process.child runs as a child process with an IPC channel');
 const reply = (message: WorkerReply) => process.send!(message);
 const hashed = new Map<number, Map<number, HashedText>>();
-
 
 function textCache(projectId: number): Map<number, HashedText> {
   let cache = hashed.get(projectId);
@@ -86,7 +90,7 @@ process.on('message', (message: WorkerRequest) => {
   ready
     .then(() => reply(handle(message)))
     .catch((error: unknown) => {
-      reply({ id: message.id, type: 'error', cancelled: false, message: error instanceof Error ? error.message : String(error) });
+      reply({ id: message.id, type: 'error', message: error instanceof Error ? error.message : String(error) });
     });
 });
 // The host going away ends the child.

@@ -9,13 +9,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ItemInput } from './features/featurizer';
-import type { PoolScores, RoundProgress, RoundRequest, RoundResult, ScorePoolRequest } from './round';
+import type { ItemInput, PoolScores, RoundProgress, RoundRequest, RoundResult, ScorePoolRequest } from '../../ml/index.js';
 
 /** Featurizer inputs: texts already in the worker's cache (by item id), or the values themselves. */
 export type WorkerInputs = { kind: 'cached-text'; projectId: number; itemIds: number[] } | { kind: 'values'; values: ItemInput[] };
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 type WithInputs<T> = Omit<T, 'inputs' | 'onProgress'> & { inputs: WorkerInputs };
 
@@ -32,7 +29,7 @@ export type WorkerReply =
   | { id: number; type: 'done' }
   | { id: number; type: 'round'; result: RoundResult; numTensors: number }
   | { id: number; type: 'score'; scores: PoolScores; numTensors: number }
-  | { id: number; type: 'error'; cancelled: boolean; message: string };
+  | { id: number; type: 'error'; message: string };
 
 export class CancelledError extends Error {
   constructor() {
@@ -69,6 +66,9 @@ interface Pending {
   onProgress?: (progress: RoundProgress) => void;
 }
 
+/** Messages the host sends, before it numbers them. */
+type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
 const firstExisting = (paths: string[]) => paths.find((path) => existsSync(path));
 /**
  * The lowest priority the system offers: the SCHED_IDLE policy where `chrt` exists (Linux: the
@@ -88,7 +88,7 @@ export class RoundWorker {
 
   private start(): ChildProcess {
     if (this.child) return this.child;
-    const entry = fileURLToPath(new URL('./round-worker.ts', import.meta.url));
+    const entry = fileURLToPath(new URL('./ml-process.child.ts', import.meta.url));
     // The server caps its own heap; a pool of 100k hashed texts needs more than that.
     const node = [process.execPath, '--max-old-space-size=2048', '--import', 'tsx', entry];
     const niced = niceCommand ? [niceCommand, '-n', '19', ...node] : node;
@@ -97,7 +97,7 @@ export class RoundWorker {
     // it then lowers too: nice alone only ranks it against this process's own threads.
     const child = spawn(command, args, {
       // From the package root, so that `--import tsx` resolves whatever the caller's directory.
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
       detached: true,
@@ -112,11 +112,11 @@ export class RoundWorker {
       this.pending.delete(reply.id);
       // An idle child must not keep the process alive; a busy one must.
       if (this.pending.size === 0) this.release(child);
-      if (reply.type === 'error') pending.reject(reply.cancelled ? new CancelledError() : new Error(reply.message));
+      if (reply.type === 'error') pending.reject(new Error(reply.message));
       else pending.resolve(reply);
     });
     child.on('error', (error) => this.stop(child, error));
-    child.on('exit', (code, signal) => this.stop(child, new Error(`round process exited (${signal ?? code})`)));
+    child.on('exit', (code, signal) => this.stop(child, new Error(`ML process exited (${signal ?? code})`)));
     this.release(child);
     this.child = child;
     return child;
@@ -141,24 +141,20 @@ export class RoundWorker {
     this.pending.clear();
   }
 
-  private call<T extends WorkerReply['type']>(
-    message: DistributiveOmit<WorkerRequest, 'id'>,
-    options: RunOptions = {},
-  ): Promise<Extract<WorkerReply, { type: T }>> {
+  private call<T extends WorkerReply['type']>(message: Request, options: RunOptions = {}): Promise<Extract<WorkerReply, { type: T }>> {
     if (options.signal?.cancelled) return Promise.reject(new CancelledError());
     const child = this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (reply: WorkerReply) => void, reject, onProgress: options.onProgress });
+      // The child is busy in synchronous code and reads no messages: a cancel stops it.
+      const off = options.signal?.onCancel(() => this.stop(child, new CancelledError())) ?? (() => {});
+      this.pending.set(id, {
+        resolve: (reply) => (off(), resolve(reply as Extract<WorkerReply, { type: T }>)),
+        reject: (error) => (off(), reject(error)),
+        onProgress: options.onProgress,
+      });
       this.hold(child);
       child.send({ ...message, id });
-      // The child is busy in synchronous code and reads no messages: a cancel stops it.
-      const off = options.signal?.onCancel(() => this.stop(child, new CancelledError()));
-      if (off) {
-        const done = () => off();
-        this.pending.get(id)!.resolve = (reply) => (done(), (resolve as (reply: WorkerReply) => void)(reply));
-        this.pending.get(id)!.reject = (error) => (done(), reject(error));
-      }
     });
   }
 
@@ -191,7 +187,7 @@ export class RoundWorker {
     const child = this.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    this.stop(child, new Error('round process closed'));
+    this.stop(child, new Error('ML process closed'));
     await exited;
   }
 }
