@@ -70,10 +70,9 @@ export interface ScoreChunk {
  * Writes one chunk of a scoring run. It never waits for an annotator: items under a live lease
  * (about to be labeled) and rows another transaction holds are left as they are, and the rest are
  * locked in item-id order, the order label writes lock them in, so the two never deadlock.
- * Answers how many rows were written.
  */
-export async function writeScores(db: Executor, roundId: number, chunk: ScoreChunk): Promise<number> {
-  const result = await sql`
+export async function writeScores(db: Executor, roundId: number, chunk: ScoreChunk): Promise<void> {
+  await sql`
     with locked as (
       select item_id from item
       where item_id = any(${chunk.itemIds}::int[]) and (lease_expires_at is null or lease_expires_at < now())
@@ -87,5 +86,4 @@ export async function writeScores(db: Executor, roundId: number, chunk: ScoreChu
                 ${chunk.suggestionLabelIds}::int[], ${chunk.confidences}::real[])
       as s(item_id, score, priority, strategy, label_id, confidence)
     where i.item_id = s.item_id and i.item_id in (select item_id from locked)`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
 }

@@ -185,7 +185,7 @@ export class RoundRunner {
         strategy: job.project.strategy as Strategy,
         batch: queueBatch(job.project),
         seed: round.seed * 7919 + record.id,
-        labeledCounts: job.labelIds.map((id) => labeled.labelIds.filter((l) => l === id).length),
+        labeledCounts: countPerLabel(job.labelIds, labeled.labelIds),
       },
       { signal: job.control.signal, onProgress: this.onWorkerProgress(job) },
     );
@@ -284,6 +284,14 @@ export class RoundRunner {
     await Promise.all(Array.from({ length: WRITERS }, writer));
     this.events.publish(job.project.id, { type: 'queue', roundId, scored: written, complete: true });
   }
+}
+
+/** How many of `labelIds` carry each of the project's labels, in the project's label order. */
+function countPerLabel(projectLabelIds: number[], labelIds: number[]): number[] {
+  const index = new Map(projectLabelIds.map((id, i) => [id, i]));
+  const counts = new Array<number>(projectLabelIds.length).fill(0);
+  for (const id of labelIds) counts[index.get(id)!]++;
+  return counts;
 }
 
 /** A cancel that arrived while scores were being written; the chunks already written stay. */

@@ -32,6 +32,8 @@ export interface RoundOptions {
 }
 
 export interface Round extends RoundRecord {
+  /** The round's newest job (null for none). */
+  jobId: number | null;
   status: JobStatus;
   phase: string | null;
   progress: number;
@@ -74,7 +76,7 @@ export class RoundService {
         return round.id;
       });
       const round = await this.get(projectId, roundId);
-      this.events.publish(projectId, roundEvent(round, 'round'));
+      this.events.publish(projectId, roundEvent(round));
       return { round, collapsed: false };
     } catch (err) {
       if (!(err instanceof Collapsed)) throw err;
@@ -135,14 +137,12 @@ export class RoundService {
   /** Stops a queued round at once, a running one at its next epoch or scoring chunk. */
   async cancel(projectId: number, roundId: number): Promise<Round> {
     const round = await this.get(projectId, roundId);
-    const jobs = await latestJobsOfRounds(this.db, [roundId]);
-    const job = jobs.get(roundId);
-    if (!job || (job.status !== 'queued' && job.status !== 'running')) {
+    if (round.jobId === null || (round.status !== 'queued' && round.status !== 'running')) {
       throw new ConflictError('round_not_active', `Round ${round.number} is ${round.status}; only queued or running rounds can be cancelled`);
     }
-    await requestCancel(this.db, job.id);
+    await requestCancel(this.db, round.jobId);
     const after = await this.get(projectId, roundId);
-    this.events.publish(projectId, roundEvent(after, 'round'));
+    this.events.publish(projectId, roundEvent(after));
     return after;
   }
 }
@@ -150,6 +150,7 @@ export class RoundService {
 function withJob(round: RoundRecord, job: JobRecord | undefined, promotedRoundId: number | null): Round {
   return {
     ...round,
+    jobId: job?.id ?? null,
     status: job?.status ?? 'succeeded',
     phase: job?.phase ?? null,
     progress: job?.progress ?? 1,
@@ -160,11 +161,12 @@ function withJob(round: RoundRecord, job: JobRecord | undefined, promotedRoundId
   };
 }
 
-export function roundEvent(round: Round, kind: 'round' | 'score') {
+/** The event a status change of a round (queued, cancelled) is announced with. */
+function roundEvent(round: Round) {
   return {
     type: 'round' as const,
     roundId: round.id,
-    kind,
+    kind: 'round' as const,
     status: round.status,
     phase: round.phase,
     progress: round.progress,

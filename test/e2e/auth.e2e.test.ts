@@ -1,28 +1,19 @@
 import { sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { hasChromium, launchChromium } from '../support/browser';
-import { startTestServer, type TestServer, testPassword } from '../support/test-server';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { hasChromium } from '../support/browser';
+import { browserSuite } from '../support/browser-suite';
+import { startTestServer, testPassword } from '../support/test-server';
 
 describe.skipIf(!hasChromium)('accounts in the browser', () => {
-  let server: TestServer;
-  let browser: Browser;
   let page: Page;
   let problems: string[];
   let dialogs: string[];
 
-  beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = browserSuite();
 
   beforeEach(async () => {
-    page = await (await browser.newContext()).newPage();
+    page = await (await suite.browser.newContext()).newPage();
     page.setDefaultTimeout(10_000);
     problems = [];
     dialogs = [];
@@ -42,10 +33,10 @@ describe.skipIf(!hasChromium)('accounts in the browser', () => {
   });
 
   it('sends a visitor to sign in, and back to the page they wanted; signing out ends the session', async () => {
-    const project = (await (await server.api('POST', '/projects', { name: 'Behind login', kind: 'text', labels: [{ name: 'a' }, { name: 'b' }] })).json()) as { id: number };
-    await page.goto(`${server.url}/projects/${project.id}`);
+    const project = (await (await suite.server.api('POST', '/projects', { name: 'Behind login', kind: 'text', labels: [{ name: 'a' }, { name: 'b' }] })).json()) as { id: number };
+    await page.goto(`${suite.server.url}/projects/${project.id}`);
     await page.waitForURL('**/login?next=*');
-    await page.getByLabel('Email').fill(server.admin.email);
+    await page.getByLabel('Email').fill(suite.server.admin.email);
     await page.getByLabel('Password').fill('not it');
     await page.getByRole('button', { name: 'Sign in' }).click();
     expect(await page.getByRole('alert').textContent()).toContain('Wrong email or password');
@@ -87,17 +78,17 @@ describe.skipIf(!hasChromium)('accounts in the browser', () => {
   });
 
   it('invites a member by link, who joins with the role the lead chose', async () => {
-    const project = (await (await server.api('POST', '/projects', { name: 'Team', kind: 'text', labels: [{ name: 'a' }, { name: 'b' }] })).json()) as { id: number };
-    const lead = await server.member('team-lead', project.id, 'lead');
-    await server.signIn(page, lead);
-    await page.goto(`${server.url}/projects/${project.id}`);
+    const project = (await (await suite.server.api('POST', '/projects', { name: 'Team', kind: 'text', labels: [{ name: 'a' }, { name: 'b' }] })).json()) as { id: number };
+    const lead = await suite.server.member('team-lead', project.id, 'lead');
+    await suite.server.signIn(page, lead);
+    await page.goto(`${suite.server.url}/projects/${project.id}`);
     await page.getByRole('link', { name: 'Members' }).click();
     await page.getByRole('heading', { name: 'Members' }).waitFor();
     await page.getByLabel('Role', { exact: true }).selectOption('engineer');
     await page.getByRole('button', { name: 'Create invite link' }).click();
     const url = (await page.getByTestId('invite-link').textContent())!.trim();
 
-    const guest = await (await browser.newContext()).newPage();
+    const guest = await (await suite.browser.newContext()).newPage();
     await guest.goto(url);
     await guest.getByRole('heading', { name: 'Join Team' }).waitFor();
     await guest.getByLabel('Email').fill('newcomer@example.test');
@@ -114,15 +105,15 @@ describe.skipIf(!hasChromium)('accounts in the browser', () => {
     // Leads change roles and remove members; only admins deactivate accounts.
     expect(await row.getByRole('button', { name: /Deactivate account/ }).count()).toBe(0);
     await row.getByRole('combobox').selectOption('annotator');
-    await expect.poll(async () => (await (await server.api('GET', `/projects/${project.id}/members`)).json()) as unknown).toMatchObject({
+    await expect.poll(async () => (await (await suite.server.api('GET', `/projects/${project.id}/members`)).json()) as unknown).toMatchObject({
       members: expect.arrayContaining([expect.objectContaining({ email: 'newcomer@example.test', role: 'annotator' })]),
     });
 
-    await server.signIn(page);
+    await suite.server.signIn(page);
     await page.reload();
     await row.getByRole('button', { name: /Deactivate account/ }).click();
     await row.getByText('(deactivated)').waitFor();
-    const login = await fetch(`${server.url}/api/auth/login`, {
+    const login = await fetch(`${suite.server.url}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: 'newcomer@example.test', password: 'newcomer password' }),
@@ -131,40 +122,40 @@ describe.skipIf(!hasChromium)('accounts in the browser', () => {
   });
 
   it('shows a new API token once and revokes it', async () => {
-    await server.signIn(page);
-    await page.goto(`${server.url}/tokens`);
+    await suite.server.signIn(page);
+    await page.goto(`${suite.server.url}/tokens`);
     await page.getByLabel('Name').fill('nightly');
     await page.getByRole('button', { name: 'Create token' }).click();
     const secret = (await page.getByTestId('new-token').locator('code').textContent())!;
     expect(secret).toMatch(/^lw_/);
     const auth = { headers: { Authorization: `Bearer ${secret}` } };
-    expect((await fetch(`${server.url}/api/auth/me`, auth)).status).toBe(200);
+    expect((await fetch(`${suite.server.url}/api/auth/me`, auth)).status).toBe(200);
     await page.reload();
     expect(await page.content()).not.toContain(secret);
     await page.getByTestId('token-row').filter({ hasText: 'nightly' }).getByRole('button', { name: /Revoke/ }).click();
     await page.getByTestId('token-row').filter({ hasText: 'nightly' }).getByText('Revoked').waitFor();
-    expect((await fetch(`${server.url}/api/auth/me`, auth)).status).toBe(401);
+    expect((await fetch(`${suite.server.url}/api/auth/me`, auth)).status).toBe(401);
   });
 
   it('renders hostile item text, label names, guidelines and user names as inert text', async () => {
     const payload = (where: string) => `<img src=x onerror="alert('${where}')"><script>alert('${where}')</script>`;
-    const response = await server.api('POST', '/projects', {
+    const response = await suite.server.api('POST', '/projects', {
       name: payload('project'),
       kind: 'text',
       labels: [{ name: payload('label') }, { name: 'plain' }],
       guidelines: payload('guidelines'),
     });
     const project = (await response.json()) as { id: number };
-    await fetch(`${server.url}/api/projects/${project.id}/items`, {
+    await fetch(`${suite.server.url}/api/projects/${project.id}/items`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${server.admin.token}`, 'content-type': 'application/x-ndjson' },
+      headers: { authorization: `Bearer ${suite.server.admin.token}`, 'content-type': 'application/x-ndjson' },
       body: JSON.stringify({ id: 'x1', text: payload('item') }) + '\n',
     });
-    const evil = await server.services.users.create({ email: 'evil@example.test', name: payload('user'), password: testPassword, role: 'annotator', projectId: project.id });
-    await server.signIn(page, { id: evil.id, email: evil.email, token: '' });
+    const evil = await suite.server.services.users.create({ email: 'evil@example.test', name: payload('user'), password: testPassword, role: 'annotator', projectId: project.id });
+    await suite.server.signIn(page, { id: evil.id, email: evil.email, token: '' });
 
     // The annotator's own pages: labeling shows item text, label names and guidelines.
-    await page.goto(`${server.url}/projects/${project.id}/label`);
+    await page.goto(`${suite.server.url}/projects/${project.id}/label`);
     await page.getByTestId('current-item').waitFor();
     expect(await page.getByTestId('item-text').textContent()).toBe(payload('item'));
     expect(await page.getByTestId('signed-in-as').textContent()).toBe(payload('user'));
@@ -174,13 +165,13 @@ describe.skipIf(!hasChromium)('accounts in the browser', () => {
 
     // The lead's pages show the user name in the members list and the audit trail.
     await page.context().clearCookies();
-    await server.signIn(page);
-    await page.goto(`${server.url}/projects/${project.id}/members`);
+    await suite.server.signIn(page);
+    await page.goto(`${suite.server.url}/projects/${project.id}/members`);
     await page.getByTestId('member-row').first().waitFor();
     expect(await page.getByTestId('member-row').first().locator('td').first().textContent()).toBe(payload('user'));
-    await page.goto(`${server.url}/projects/${project.id}/audit`);
+    await page.goto(`${suite.server.url}/projects/${project.id}/audit`);
     await page.getByTestId('audit-row').first().waitFor();
-    await page.goto(`${server.url}/projects/${project.id}`);
+    await page.goto(`${suite.server.url}/projects/${project.id}`);
     await page.getByTestId('guidelines').waitFor();
 
     await page.waitForTimeout(300);

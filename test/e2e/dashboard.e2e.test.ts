@@ -1,34 +1,24 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { hasChromium, launchChromium } from '../support/browser';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { hasChromium } from '../support/browser';
+import { browserSuite } from '../support/browser-suite';
 import { ticket, ticketLabels as labelNames } from '../support/tickets';
 
 /** Long enough for two rounds to train on the test server's CPU backend. */
 const ROUND_TIMEOUT_MS = 60_000;
 
 describe.skipIf(!hasChromium)('the Model page in the browser', () => {
-  let server: TestServer;
-  let browser: Browser;
   let page: Page;
   let pageErrors: string[];
   let consoleErrors: string[];
   /** Event-stream requests the page has open. */
   let openStreams: number;
 
-  beforeAll(async () => {
-    server = await startTestServer({ jobs: true });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = browserSuite({ jobs: true });
 
   beforeEach(async () => {
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await server.signIn(page);
+    page = await suite.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await suite.server.signIn(page);
     page.setDefaultTimeout(10_000);
     pageErrors = [];
     consoleErrors = [];
@@ -51,8 +41,8 @@ describe.skipIf(!hasChromium)('the Model page in the browser', () => {
   });
 
   /** The API as `as` (the admin by default). */
-  async function api(method: string, path: string, body?: unknown, contentType = 'application/json', as = server.admin): Promise<Response> {
-    return fetch(`${server.url}/api${path}`, {
+  async function api(method: string, path: string, body?: unknown, contentType = 'application/json', as = suite.server.admin): Promise<Response> {
+    return fetch(`${suite.server.url}/api${path}`, {
       method,
       headers: { Authorization: `Bearer ${as.token}`, ...(body !== undefined && { 'content-type': contentType }) },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -77,11 +67,11 @@ describe.skipIf(!hasChromium)('the Model page in the browser', () => {
     expect((await api('POST', `/projects/${id}/items`, rows, 'application/x-ndjson')).status).toBe(200);
 
     for (const [name, n] of [['ana', 5], ['ben', 3]] as const) {
-      const annotator = await server.member(name, id, 'annotator');
+      const annotator = await suite.server.member(name, id, 'annotator');
       const next = await api('POST', `/projects/${id}/queue/next`, { n }, 'application/json', annotator);
       const { items } = (await next.json()) as { items: { id: number; externalId: string }[] };
       for (const item of items) {
-        const saved = await fetch(`${server.url}/api/items/${item.id}/annotations`, {
+        const saved = await fetch(`${suite.server.url}/api/items/${item.id}/annotations`, {
           method: 'POST',
           headers: { Authorization: `Bearer ${annotator.token}`, 'content-type': 'application/json', 'idempotency-key': `dashboard-${name}-${item.id}` },
           body: JSON.stringify({ label: ticket(Number(item.externalId.slice(1))).truth, durationMs: 2500 }),
@@ -108,7 +98,7 @@ describe.skipIf(!hasChromium)('the Model page in the browser', () => {
     'trains a launched round live, shows its curve and confusion matrix, and moves the promoted badge',
     async () => {
       const projectId = await createTicketProject();
-      await page.goto(`${server.url}/projects/${projectId}`);
+      await page.goto(`${suite.server.url}/projects/${projectId}`);
       await page.getByRole('link', { name: 'Model & rounds' }).click();
       await page.getByRole('heading', { level: 1, name: 'Model' }).waitFor();
       await page.getByTestId('connection').getByText('Live').waitFor();

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, Page, Request, Route } from 'playwright-core';
-import { hasChromium, launchChromium } from '../support/browser';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Page, Request, Route } from 'playwright-core';
+import { hasChromium } from '../support/browser';
+import { browserSuite } from '../support/browser-suite';
 
 interface CreatedProject {
   id: number;
@@ -17,23 +17,13 @@ interface ListedItem {
 }
 
 describe.skipIf(!hasChromium)('labeling in the browser', () => {
-  let server: TestServer;
-  let browser: Browser;
   let page: Page;
   let pageErrors: string[];
 
-  beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = browserSuite();
 
   beforeEach(async () => {
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page = await suite.browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(10_000);
     pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -47,7 +37,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  const api = (method: string, path: string, body?: unknown) => server.api(method, path, body);
+  const api = (method: string, path: string, body?: unknown) => suite.server.api(method, path, body);
 
   async function createProject(
     name: string,
@@ -64,9 +54,9 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     });
     expect(response.status).toBe(201);
     const project = (await response.json()) as CreatedProject;
-    const imported = await fetch(`${server.url}/api/projects/${project.id}/items`, {
+    const imported = await fetch(`${suite.server.url}/api/projects/${project.id}/items`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${server.admin.token}` },
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${suite.server.admin.token}` },
       body: options.items.map((item) => JSON.stringify(item)).join('\n') + '\n',
     });
     expect(imported.status).toBe(200);
@@ -79,8 +69,8 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
 
   /** Opens the labeling page signed in as `annotator`, an annotator of the project. */
   async function openLabeling(project: CreatedProject, annotator: string) {
-    await server.signIn(page, await server.member(annotator, project.id));
-    await page.goto(`${server.url}/projects/${project.id}/label`);
+    await suite.server.signIn(page, await suite.server.member(annotator, project.id));
+    await page.goto(`${suite.server.url}/projects/${project.id}/label`);
     await page.getByTestId('current-item').waitFor();
   }
 
@@ -110,7 +100,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     const { rows } = await sql<{ n: number }>`
       select count(*)::int as n from annotation a join item i on i.item_id = a.item_id
       where i.project_id = ${projectId} and i.external_id = ${externalId} and a.source = 'human'
-    `.execute(server.database.db);
+    `.execute(suite.server.database.db);
     return rows[0].n;
   }
 
@@ -354,7 +344,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     await openLabeling(project, 'hana');
 
     const other = async () => {
-      const response = await server.api('POST', `/projects/${project.id}/queue/next`, { n: 10 }, await server.member('ivan', project.id));
+      const response = await suite.server.api('POST', `/projects/${project.id}/queue/next`, { n: 10 }, await suite.server.member('ivan', project.id));
       return ((await response.json()) as { items: unknown[] }).items.length;
     };
     // Every item is in hana's prefetch buffer.
@@ -366,12 +356,12 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
 
   it('links to the labeling page from the projects list and the project page', async () => {
     const project = await createProject('Linked', { items: textItems(1) });
-    await server.signIn(page);
-    await page.goto(server.url);
+    await suite.server.signIn(page);
+    await page.goto(suite.server.url);
     await page.getByRole('row', { name: /Linked/ }).getByRole('link', { name: 'Start labeling' }).click();
     await page.waitForURL(`**/projects/${project.id}/label`);
 
-    await page.goto(`${server.url}/projects/${project.id}`);
+    await page.goto(`${suite.server.url}/projects/${project.id}`);
     await page.getByRole('link', { name: /Start labeling/ }).click();
     await page.waitForURL(`**/projects/${project.id}/label`);
   });

@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { hasChromium, launchChromium } from '../support/browser';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { hasChromium } from '../support/browser';
+import { browserSuite } from '../support/browser-suite';
 
 interface CreatedProject {
   id: number;
@@ -9,27 +9,17 @@ interface CreatedProject {
 }
 
 describe.skipIf(!hasChromium)('projects in the browser', () => {
-  let server: TestServer;
-  let browser: Browser;
   let page: Page;
   let dialogs: string[];
   let pageErrors: string[];
   let cspViolations: string[];
 
-  beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = browserSuite();
 
   beforeEach(async () => {
-    page = await browser.newPage();
+    page = await suite.browser.newPage();
     page.setDefaultTimeout(10_000);
-    await server.signIn(page);
+    await suite.server.signIn(page);
     dialogs = [];
     pageErrors = [];
     cspViolations = [];
@@ -51,7 +41,7 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
   });
 
   async function createProject(body: Record<string, unknown>): Promise<CreatedProject> {
-    const response = await server.api('POST', '/projects', body);
+    const response = await suite.server.api('POST', '/projects', body);
     expect(response.status).toBe(201);
     return (await response.json()) as CreatedProject;
   }
@@ -72,7 +62,7 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
   }
 
   it('creates a project through the form and lists it', async () => {
-    await page.goto(server.url);
+    await page.goto(suite.server.url);
     await page.getByRole('heading', { name: 'Projects' }).waitFor();
 
     await page.getByLabel('Name', { exact: true }).fill('Support tickets');
@@ -108,7 +98,7 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
   });
 
   it('shows the server health in the footer', async () => {
-    await page.goto(server.url);
+    await page.goto(suite.server.url);
     const footer = page.locator('footer');
     await footer.getByText('Database').waitFor();
     expect(await footer.textContent()).toMatch(/Database:?\s*(pglite|postgres)/);
@@ -120,7 +110,7 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
       kind: 'text',
       labels: [{ name: 'pos', hotkey: 'p' }, { name: 'neg' }],
     });
-    await page.goto(`${server.url}/projects/${project.id}`);
+    await page.goto(`${suite.server.url}/projects/${project.id}`);
     await page.getByRole('heading', { level: 1, name: 'Import check' }).waitFor();
 
     await importJsonl(page, [
@@ -146,7 +136,7 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
       kind: 'text',
       labels: [{ name: 'cat' }, { name: 'dog' }],
     });
-    await page.goto(`${server.url}/projects/${project.id}`);
+    await page.goto(`${suite.server.url}/projects/${project.id}`);
     await importJsonl(page, [
       JSON.stringify({ id: 'u1', text: 'unknown one' }),
       JSON.stringify({ id: 'u2', text: 'unknown two' }),
@@ -174,7 +164,7 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
       kind: 'vector',
       labels: [{ name: 'low' }, { name: 'high' }],
     });
-    await page.goto(`${server.url}/projects/${project.id}`);
+    await page.goto(`${suite.server.url}/projects/${project.id}`);
     const ids = Array.from({ length: 55 }, (_, i) => `row-${String(i).padStart(2, '0')}`);
     await importJsonl(
       page,
@@ -199,19 +189,19 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
 
   it('changes the queue settings from the project page', async () => {
     const project = await createProject({ name: 'Settings', kind: 'text', labels: [{ name: 'a' }, { name: 'b' }] });
-    await page.goto(`${server.url}/projects/${project.id}`);
+    await page.goto(`${suite.server.url}/projects/${project.id}`);
     await page.getByLabel('Labels per item').fill('2');
     await page.getByLabel('Random audit share').fill('20');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText('Saved.').waitFor();
-    const saved = (await (await server.api('GET', `/projects/${project.id}`)).json()) as Record<string, unknown>;
+    const saved = (await (await suite.server.api('GET', `/projects/${project.id}`)).json()) as Record<string, unknown>;
     expect(saved).toMatchObject({ overlap: 2, holdoutShare: 0.2, leaseSeconds: 300 });
 
     // Out of range: the form refuses to send it and the saved share stays.
     await page.getByLabel('Random audit share').fill('80');
     await page.getByRole('button', { name: 'Save settings' }).click();
     expect(await page.getByLabel('Random audit share').evaluate((el) => (el as unknown as { validity: { rangeOverflow: boolean } }).validity.rangeOverflow)).toBe(true);
-    const after = (await (await server.api('GET', `/projects/${project.id}`)).json()) as Record<string, unknown>;
+    const after = (await (await suite.server.api('GET', `/projects/${project.id}`)).json()) as Record<string, unknown>;
     expect(after.holdoutShare).toBe(0.2);
   });
 
@@ -230,7 +220,7 @@ describe.skipIf(!hasChromium)('projects in the browser', () => {
         '[click me](javascript:alert("guidelines link"))',
       ].join('\n'),
     });
-    await page.goto(`${server.url}/projects/${project.id}`);
+    await page.goto(`${suite.server.url}/projects/${project.id}`);
     const guidelines = page.getByTestId('guidelines');
     await guidelines.waitFor();
 
