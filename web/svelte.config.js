@@ -7,6 +7,8 @@ const config = {
   kit: {
     // A single-page app: the Hono server serves build/ and falls back to index.html.
     adapter: adapter({ fallback: 'index.html', strict: true }),
+    // Names the web app shares with the ML core (strategies, hyper-parameters): one definition.
+    alias: { $ml: '../ml' },
     csp: {
       mode: 'hash',
       directives: { 'script-src': ['self'] },

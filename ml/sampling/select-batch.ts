@@ -5,23 +5,14 @@
  * uncertainty says little, and random picks find missing labels in proportion to their frequency.
  */
 import { createRandom, permutation } from '../seeded-random';
+import { STRATEGIES, type Strategy } from './strategies';
 import type { FeatureMatrix } from '../features/feature-matrix';
 import { badgeSelect } from './badge';
 import { kCenterGreedy, type Representation } from './k-center';
 import { weightedKMeansPick } from './k-means';
 import { entropyScore, leastConfidenceScore, marginScore, type ProbabilityRow } from './uncertainty';
 
-export const STRATEGIES = [
-  'random',
-  'least-confidence',
-  'margin',
-  'entropy',
-  'cluster-margin',
-  'mixed-margin',
-  'badge',
-  'kmeans-margin',
-] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+export { STRATEGIES, type Strategy };
 
 /**
  * The project default, chosen on the label-efficiency benchmark (test/bench/ml.bench.ts) with

@@ -4,6 +4,11 @@
  * something unexpected, or could not be reached at all.
  */
 
+import type { Strategy } from '$ml/sampling/strategies';
+import type { TrainParams } from '$ml/train';
+
+export { STRATEGIES, type Strategy } from '$ml/sampling/strategies';
+
 export type ItemKind = 'text' | 'vector' | 'image';
 
 export interface Label {
@@ -53,18 +58,6 @@ export type ProjectPatch = Partial<
   >
 >;
 
-/** Query strategies, in the server's order (ml/sampling/select-batch.ts). */
-export const STRATEGIES = [
-  'random',
-  'least-confidence',
-  'margin',
-  'entropy',
-  'cluster-margin',
-  'mixed-margin',
-  'badge',
-  'kmeans-margin',
-] as const;
-export type Strategy = (typeof STRATEGIES)[number];
 
 export const MODEL_KINDS = ['softmax', 'mlp'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
@@ -675,21 +668,8 @@ export function setUserActive(userId: number, active: boolean, fetchFn: Fetch = 
   return request(fetchFn, 'PATCH', `/users/${userId}`, { active });
 }
 
-/** Hyper-parameters a round may override; the server's defaults apply to the rest (ml/train.ts). */
-export interface TrainParams {
-  hiddenUnits?: number;
-  /** Inverse regularisation strength. */
-  c?: number;
-  learningRate?: number;
-  batchSize?: number;
-  maxEpochs?: number;
-  minSteps?: number;
-  patience?: number;
-  validationShare?: number;
-  validationFrom?: number;
-  classWeights?: 'balanced' | 'none';
-  dropout?: number;
-}
+/** Hyper-parameters a round may override; the server's defaults apply to the rest. */
+export type { TrainParams };
 
 export interface NewRound {
   strategy?: Strategy;
