@@ -35,6 +35,7 @@ import { DashboardService } from './services/dashboard.service.js';
 import { EventBus } from './services/event-bus.js';
 import { ApiTokenService } from './services/api-token.service.js';
 import { AuditService } from './services/audit.service.js';
+import { AccessCache } from './services/access-cache.js';
 import { AuthService } from './services/auth.service.js';
 import { MemberService } from './services/member.service.js';
 import { UserService } from './services/user.service.js';
@@ -73,7 +74,10 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
   const events = new EventBus();
   const projects = new ProjectService(deps.db);
   const rounds = new RoundService(deps.db, projects, events);
+  /** Who is who and who may do what, shared so that a change through one service is seen by all. */
+  const access = new AccessCache();
   return {
+    access,
     events,
     projects,
     imports: new ImportService(deps.db, projects, images, (projectId) => rounds.rescore(projectId)),
@@ -86,10 +90,10 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
     /** Trains and scores in a low-priority child process, started on first use. */
     roundWorker: new RoundWorker(),
     images,
-    auth: new AuthService(deps.db),
-    users: new UserService(deps.db),
-    members: new MemberService(deps.db),
-    tokens: new ApiTokenService(deps.db),
+    auth: new AuthService(deps.db, access),
+    users: new UserService(deps.db, access),
+    members: new MemberService(deps.db, access),
+    tokens: new ApiTokenService(deps.db, access),
     audit: new AuditService(deps.db),
   };
 }

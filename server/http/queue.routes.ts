@@ -19,7 +19,10 @@ export function queueRoutes(queue: QueueService) {
       validate('json', z.object({ annotator, n: z.number().int().min(1).max(50).default(10) })),
       async (c) => {
         const { annotator: named, n } = c.req.valid('json');
-        const picks = await queue.next(c.req.valid('param').projectId, actingAnnotator(c, named), n);
+        const { projectId } = c.req.valid('param');
+        const picks = await queue.next(projectId, actingAnnotator(c, named), n);
+        // The labels for these items come next: their permission check then needs no lookup.
+        c.get('auth').rememberItemsOf(projectId, picks.map((pick) => pick.itemId));
         return c.json({ items: picks.map(toQueueItemJson) });
       },
     )

@@ -6,6 +6,7 @@ import { setAuditActor } from '../repositories/audit.repository.js';
 import { findUserById } from '../repositories/user.repository.js';
 import type { Role } from './roles.js';
 import { hashSecret, newSecret } from './secrets.js';
+import { AccessCache } from './access-cache.js';
 
 export type { ApiTokenRecord };
 
@@ -13,7 +14,10 @@ export const maxTokenDays = 366;
 
 /** API tokens for scripts: shown once, stored hashed, limited to a role, expiring, revocable. */
 export class ApiTokenService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly access = new AccessCache(),
+  ) {}
 
   async create(
     owner: { userId: number; email: string },
@@ -45,5 +49,6 @@ export class ApiTokenService {
       await setAuditActor(trx, owner.email);
       if (!(await revokeApiToken(trx, tokenId, owner.userId))) throw new NotFoundError(`Token ${tokenId}`);
     });
+    this.access.forgetAccess();
   }
 }

@@ -6,6 +6,7 @@ import { findItemProjectRole, findMemberRole, listMemberships } from '../reposit
 import { deleteSession, deleteUserSessions, findSessionUser, insertSession } from '../repositories/session.repository.js';
 import { findPasswordHash, findUserCredentials, updateUser, type UserRecord } from '../repositories/user.repository.js';
 import { setAuditActor } from '../repositories/audit.repository.js';
+import { AccessCache } from './access-cache.js';
 import { effectiveRole, type Principal, type Role } from './roles.js';
 import { decoyPasswordHash, hashPassword, hashSecret, newSecret, verifyPassword } from './secrets.js';
 
@@ -29,19 +30,26 @@ export function checkPassword(password: string): void {
 
 /** Sessions, API tokens and the question every request asks: who is this, and what may they do here? */
 export class AuthService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly access = new AccessCache(),
+  ) {}
 
   /** Checks the password and starts a new session; the session the browser had is ended (rotation). */
   async login(email: string, password: string, previousSessionId: string | undefined): Promise<NewSession> {
     const user = await findUserCredentials(this.db, normaliseEmail(email));
     const ok = await verifyPassword(password, user?.passwordHash ?? decoyPasswordHash);
     if (!user || !user.passwordHash || !ok || !user.active) throw new UnauthenticatedError('Wrong email or password');
-    if (previousSessionId) await deleteSession(this.db, hashSecret(previousSessionId));
+    if (previousSessionId) {
+      await deleteSession(this.db, hashSecret(previousSessionId));
+      this.access.forgetAccess();
+    }
     return this.startSession(user);
   }
 
   async logout(sessionId: string): Promise<void> {
     await deleteSession(this.db, hashSecret(sessionId));
+    this.access.forgetAccess();
   }
 
   /** Sets a new password, ends every session of the user, and answers a fresh one for this browser. */
@@ -56,6 +64,7 @@ export class AuthService {
       await updateUser(trx, principal.userId, { passwordHash });
       await deleteUserSessions(trx, principal.userId);
     });
+    this.access.forgetAccess();
     const user = await findUserCredentials(this.db, principal.email);
     return this.startSession(user!);
   }
@@ -68,30 +77,57 @@ export class AuthService {
   }
 
   async fromSession(sessionId: string): Promise<Principal | undefined> {
-    const user = await findSessionUser(this.db, hashSecret(sessionId));
-    return user && { userId: user.id, email: user.email, name: user.name, userIsAdmin: user.isAdmin, tokenRole: null, via: 'session' };
+    const hash = hashSecret(sessionId);
+    const known = this.access.principals.get(`s:${hash}`);
+    if (known) return known;
+    const user = await findSessionUser(this.db, hash);
+    if (!user) return undefined;
+    const principal: Principal = { userId: user.id, email: user.email, name: user.name, userIsAdmin: user.isAdmin, tokenRole: null, via: 'session' };
+    this.access.principals.set(`s:${hash}`, principal);
+    return principal;
   }
 
   async fromToken(secret: string): Promise<Principal | undefined> {
-    const found = await findTokenUser(this.db, hashSecret(secret));
+    const hash = hashSecret(secret);
+    const known = this.access.principals.get(`t:${hash}`);
+    if (known) return known;
+    const found = await findTokenUser(this.db, hash);
     if (!found) return undefined;
     if (found.token.lastUsedAt === null || Date.now() - found.token.lastUsedAt.getTime() > 60_000) {
       await touchApiToken(this.db, found.token.id);
     }
     const { user, token } = found;
-    return { userId: user.id, email: user.email, name: user.name, userIsAdmin: user.isAdmin, tokenRole: token.role, via: 'token' };
+    const principal: Principal = { userId: user.id, email: user.email, name: user.name, userIsAdmin: user.isAdmin, tokenRole: token.role, via: 'token' };
+    this.access.principals.set(`t:${hash}`, principal, token.expiresAt);
+    return principal;
   }
 
   /** The role the principal acts with in the project; undefined for an outsider. */
   async projectRole(principal: Principal, projectId: number): Promise<Role | undefined> {
-    const membership = principal.userIsAdmin ? undefined : await findMemberRole(this.db, projectId, principal.userId);
+    if (principal.userIsAdmin) return effectiveRole(principal, undefined);
+    const key = `${projectId}:${principal.userId}`;
+    let membership = this.access.roles.get(key);
+    if (!membership) {
+      membership = await findMemberRole(this.db, projectId, principal.userId);
+      if (membership) this.access.roles.set(key, membership);
+    }
     return effectiveRole(principal, membership);
+  }
+
+  /** Notes that these items belong to the project (items never move), e.g. when handed out. */
+  rememberItemsOf(projectId: number, itemIds: readonly number[]): void {
+    for (const itemId of itemIds) this.access.itemProjects.set(itemId, projectId);
   }
 
   /** The item's project and the principal's role in it; undefined when the item does not exist. */
   async itemRole(principal: Principal, itemId: number): Promise<{ projectId: number; role: Role | undefined } | undefined> {
+    const projectId = this.access.itemProjects.get(itemId);
+    if (projectId !== undefined) return { projectId, role: await this.projectRole(principal, projectId) };
     const found = await findItemProjectRole(this.db, itemId, principal.userId);
-    return found && { projectId: found.projectId, role: effectiveRole(principal, found.role) };
+    if (!found) return undefined;
+    this.access.itemProjects.set(itemId, found.projectId);
+    if (found.role) this.access.roles.set(`${found.projectId}:${principal.userId}`, found.role);
+    return { projectId: found.projectId, role: effectiveRole(principal, found.role) };
   }
 
   /** The projects the principal is a member of, with the role they act with in each. */

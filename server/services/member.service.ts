@@ -6,12 +6,16 @@ import { deleteMember, findMemberRole, listMembers, type MemberRecord, upsertMem
 import { findUserCredentials } from '../repositories/user.repository.js';
 import { normaliseEmail } from './auth.service.js';
 import type { ProjectRole } from './roles.js';
+import { AccessCache } from './access-cache.js';
 
 export type { MemberRecord };
 
 /** Who belongs to a project, and with which role. */
 export class MemberService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly access = new AccessCache(),
+  ) {}
 
   list(projectId: number): Promise<MemberRecord[]> {
     return listMembers(this.db, projectId);
@@ -25,6 +29,7 @@ export class MemberService {
       if (!user) throw new NotFoundError(`Account ${normaliseEmail(email)} (send an invite link instead)`);
       await upsertMember(trx, projectId, user.id, role);
     });
+    this.access.forgetAccess();
     return this.list(projectId);
   }
 
@@ -34,6 +39,7 @@ export class MemberService {
       if (!(await findMemberRole(trx, projectId, userId))) throw new NotFoundError(`Member ${userId}`);
       await upsertMember(trx, projectId, userId, role);
     });
+    this.access.forgetAccess();
     return this.list(projectId);
   }
 
@@ -42,5 +48,6 @@ export class MemberService {
       await setAuditActor(trx, actor);
       if (!(await deleteMember(trx, projectId, userId))) throw new NotFoundError(`Member ${userId}`);
     });
+    this.access.forgetAccess();
   }
 }

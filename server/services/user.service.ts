@@ -10,6 +10,7 @@ import { countUsers, findUserById, insertUser, listUsers, updateUser, type UserR
 import { checkPassword, normaliseEmail } from './auth.service.js';
 import type { ProjectRole, Role } from './roles.js';
 import { hashPassword, hashSecret, newSecret } from './secrets.js';
+import { AccessCache } from './access-cache.js';
 
 export type { UserRecord };
 
@@ -37,7 +38,10 @@ export interface InviteView {
 
 /** Accounts: creating them (first admin, invites, scripts) and switching them off. */
 export class UserService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly access = new AccessCache(),
+  ) {}
 
   hasUsers(): Promise<boolean> {
     return countUsers(this.db).then((n) => n > 0);
@@ -140,14 +144,16 @@ export class UserService {
   /** Deactivating ends the user's sessions; their API tokens stop working at once as well. */
   async setActive(userId: number, active: boolean, actor: { userId: number; email: string }): Promise<UserRecord> {
     if (userId === actor.userId && !active) throw new ForbiddenError('You cannot deactivate yourself');
-    return this.db.transaction().execute(async (trx) => {
+    const user = await this.db.transaction().execute(async (trx) => {
       await setAuditActor(trx, actor.email);
-      const user = await findUserById(trx, userId);
-      if (!user) throw new NotFoundError(`User ${userId}`);
+      const found = await findUserById(trx, userId);
+      if (!found) throw new NotFoundError(`User ${userId}`);
       await updateUser(trx, userId, { active });
       if (!active) await deleteUserSessions(trx, userId);
-      return { ...user, active };
+      return { ...found, active };
     });
+    this.access.forgetAccess();
+    return user;
   }
 
   private async view(invite: InviteRecord): Promise<InviteView> {

@@ -17,9 +17,10 @@ const targets = { p99Ms: 30, labelsPerSecond: 1500 };
 
 async function seed(databaseUrl: string): Promise<{ projectId: number; labels: string[] }> {
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }) });
+  // The automatic retraining loop stays off: annotators under rounds are bench:loop's isolation check.
   const { project_id: projectId } = await db
     .insertInto('project')
-    .values({ name: 'Annotate benchmark', kind: 'text', guidelines: '' })
+    .values({ name: 'Annotate benchmark', kind: 'text', guidelines: '', retrain_every: 0 })
     .returning('project_id')
     .executeTakeFirstOrThrow();
   const labels = ['billing', 'bug', 'other'];
