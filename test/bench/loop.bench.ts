@@ -12,6 +12,7 @@
  *   interval of the accuracy on a separate test file.
  *
  * Usage: npm run bench:loop [-- --only latency|isolation|honesty] [--wordnet PATH]
+ * (env: BENCH_ROUNDS, BENCH_BUSY_SECONDS, BENCH_THINK_MS, BENCH_BUDGET)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -242,10 +243,12 @@ async function isolation(rows: Row[]): Promise<void> {
     const busyTeam = await team('busy-');
     await api.call('POST', `/api/projects/${projectId}/rounds`, {});
     await waitForIdle(api, projectId);
-    // Busy annotators who still read their items (50 ms each): a heavy load that leaves the
-    // cores some slack, as real labeling does. Flat-out synthetic load is bench:annotate's job.
+    // Busy annotators who still read their items (50 ms each by default, BENCH_THINK_MS): a heavy
+    // load that leaves the cores some slack, as real labeling does. Flat-out synthetic load is
+    // bench:annotate's job.
+    const thinkMs = Number(process.env.BENCH_THINK_MS ?? 50);
     const load = (seconds: number, annotators: Map<string, string>) =>
-      runAnnotators({ url: server.url, projectId, annotators, seconds, batch: 5, thinkMs: 50, labelFor: (item) => truth.get(item.externalId)! });
+      runAnnotators({ url: server.url, projectId, annotators, seconds, batch: 5, thinkMs, labelFor: (item) => truth.get(item.externalId)! });
 
     await load(5, idleTeam); // warm-up, not measured
     const idle = await load(20, idleTeam);
@@ -257,6 +260,11 @@ async function isolation(rows: Row[]): Promise<void> {
     const busySeconds = Number(process.env.BENCH_BUSY_SECONDS ?? 60);
     const busy = await load(busySeconds, busyTeam);
     let rounds = ((await api.call('GET', `/api/projects/${projectId}/rounds`)) as any[]).slice(before);
+    const took = rounds
+      .filter((r) => r.status === 'succeeded')
+      .map((r) => (Date.parse(r.finishedAt) - Date.parse(r.createdAt)) / 1000)
+      .sort((a, b) => a - b);
+    console.log(`rounds under load: ${took.length} finished, queued-to-finished ${took.map((t) => t.toFixed(1)).join(', ')} s`);
     console.log(
       `with rounds: ${busy.acknowledged.size} labels, ${rounds.filter((r) => r.status === 'succeeded').length} rounds finished in ${busySeconds} s; ` +
         `next ${formatLatency(busy.nextLatency)}; submit ${formatLatency(busy.submitLatency)}`,
