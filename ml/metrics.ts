@@ -123,7 +123,8 @@ export function wilsonInterval(proportion: number, n: number, confidence = 0.95)
   const z2 = z * z;
   const centre = (proportion + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z / (1 + z2 / n)) * Math.sqrt((proportion * (1 - proportion)) / n + z2 / (4 * n * n));
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  // Analytically the interval always holds the proportion; rounding can leave 1 − 1e-16 at 100 %.
+  return { low: Math.max(0, Math.min(proportion, centre - half)), high: Math.min(1, Math.max(proportion, centre + half)) };
 }
 
 export function evaluate(request: EvaluateRequest): Metrics {

@@ -85,4 +85,11 @@ describe('wilsonInterval', () => {
     expect(wilsonInterval(0, 10).low).toBe(0);
     expect(wilsonInterval(0, 10).high).toBeCloseTo(0.2775, 3);
   });
+
+  it('always holds the proportion itself, a perfect holdout included', () => {
+    for (const n of [27, 30, 166]) {
+      expect(wilsonInterval(1, n).high).toBe(1);
+      expect(wilsonInterval(0, n).low).toBe(0);
+    }
+  });
 });
