@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { limitBody } from './http/body-limit.js';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Kysely } from 'kysely';
@@ -108,10 +108,10 @@ export function createApp(deps: AppDeps & { services?: Services }) {
   const services = deps.services ?? createServices(deps);
   const log = deps.log ?? ((message, fields) => console.error(message, fields ?? ''));
 
-  const limitBody = bodyLimit({ maxSize: maxBodyBytes });
+  const limitBodies = limitBody(maxBodyBytes);
   const api = new Hono()
     .use(provideRateLimiters(deps.rateLimits ?? defaultRateLimits))
-    .use((c, next) => (c.req.method === 'POST' && streamingUpload.test(c.req.path) ? next() : limitBody(c, next)))
+    .use((c, next) => (c.req.method === 'POST' && streamingUpload.test(c.req.path) ? next() : limitBodies(c, next)))
     .use(authenticate(services.auth))
     .use(csrfProtection)
     .use(async (c, next) => {

@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AnnotationRecord, AnnotationService } from '../services/annotation.service.js';
 import { actingAnnotator, requireProjectRole } from './auth.middleware.js';
 import { itemParams } from './params.js';
 import { validate } from './validate.js';
+import { limitBody } from './body-limit.js';
 
 const decision = z.object({
   label: z.string().min(1, 'label is required').max(100),
@@ -18,7 +18,7 @@ export function annotationRoutes(annotations: AnnotationService) {
   return new Hono().post(
     '/:itemId/annotations',
     requireProjectRole('annotator'),
-    bodyLimit({ maxSize: 64 * 1024 }),
+    limitBody(64 * 1024),
     validate('param', itemParams),
     validate('header', idempotencyKey),
     validate('json', decision),

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { STRATEGIES } from '../../ml/index.js';
 import type { Project, ProjectService } from '../services/project.service.js';
 import { principalOf, requireAdmin, requireProjectRole, requireUser } from './auth.middleware.js';
 import { projectParams } from './params.js';
 import { validate } from './validate.js';
+import { limitBody } from './body-limit.js';
 
 /** Keys the labeling page keeps for itself: digits pick labels by position, S skips, ? helps. */
 const reservedHotkeys = new Set(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 's', '?', ' ']);
@@ -80,7 +80,7 @@ const projectPatchSchema = z
 
 export function projectRoutes(projects: ProjectService) {
   return new Hono()
-    .post('/', requireAdmin, bodyLimit({ maxSize: 1024 * 1024 }), validate('json', newProjectSchema), async (c) => {
+    .post('/', requireAdmin, limitBody(1024 * 1024), validate('json', newProjectSchema), async (c) => {
       const project = await projects.create(c.req.valid('json'), principalOf(c).email);
       return c.json(toProjectJson(project), 201);
     })
@@ -95,7 +95,7 @@ export function projectRoutes(projects: ProjectService) {
     .patch(
       '/:projectId',
       requireProjectRole('lead'),
-      bodyLimit({ maxSize: 1024 * 1024 }),
+      limitBody(1024 * 1024),
       validate('param', projectParams),
       validate('json', projectPatchSchema),
       async (c) => {
