@@ -76,30 +76,40 @@ export class AuthService {
     return { sessionId, expiresAt, user };
   }
 
-  async fromSession(sessionId: string): Promise<Principal | undefined> {
+  fromSession(sessionId: string): Promise<Principal | undefined> {
     const hash = hashSecret(sessionId);
-    const known = this.access.principals.get(`s:${hash}`);
-    if (known) return known;
-    const user = await findSessionUser(this.db, hash);
-    if (!user) return undefined;
-    const principal: Principal = { userId: user.id, email: user.email, name: user.name, userIsAdmin: user.isAdmin, tokenRole: null, via: 'session' };
-    this.access.principals.set(`s:${hash}`, principal);
-    return principal;
+    return this.remembered(`s:${hash}`, async () => {
+      const user = await findSessionUser(this.db, hash);
+      return user && { principal: { userId: user.id, email: user.email, name: user.name, userIsAdmin: user.isAdmin, tokenRole: null, via: 'session' } };
+    });
   }
 
-  async fromToken(secret: string): Promise<Principal | undefined> {
+  fromToken(secret: string): Promise<Principal | undefined> {
     const hash = hashSecret(secret);
-    const known = this.access.principals.get(`t:${hash}`);
+    return this.remembered(`t:${hash}`, async () => {
+      const found = await findTokenUser(this.db, hash);
+      if (!found) return undefined;
+      if (found.token.lastUsedAt === null || Date.now() - found.token.lastUsedAt.getTime() > 60_000) {
+        await touchApiToken(this.db, found.token.id);
+      }
+      const { user, token } = found;
+      return {
+        principal: { userId: user.id, email: user.email, name: user.name, userIsAdmin: user.isAdmin, tokenRole: token.role, via: 'token' },
+        validUntil: token.expiresAt,
+      };
+    });
+  }
+
+  /** The principal behind a credential, from the access cache or else `load` (then remembered). */
+  private async remembered(
+    key: string,
+    load: () => Promise<{ principal: Principal; validUntil?: Date } | undefined>,
+  ): Promise<Principal | undefined> {
+    const known = this.access.principals.get(key);
     if (known) return known;
-    const found = await findTokenUser(this.db, hash);
-    if (!found) return undefined;
-    if (found.token.lastUsedAt === null || Date.now() - found.token.lastUsedAt.getTime() > 60_000) {
-      await touchApiToken(this.db, found.token.id);
-    }
-    const { user, token } = found;
-    const principal: Principal = { userId: user.id, email: user.email, name: user.name, userIsAdmin: user.isAdmin, tokenRole: token.role, via: 'token' };
-    this.access.principals.set(`t:${hash}`, principal, token.expiresAt);
-    return principal;
+    const found = await load();
+    if (found) this.access.principals.set(key, found.principal, found.validUntil);
+    return found?.principal;
   }
 
   /** The role the principal acts with in the project; undefined for an outsider. */
