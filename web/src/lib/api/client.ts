@@ -5,6 +5,7 @@
  */
 
 import type { Strategy } from '$ml/sampling/strategies';
+import type { LabelMetrics } from '$ml/metrics';
 import type { TrainParams } from '$ml/train';
 
 export { STRATEGIES, type Strategy } from '$ml/sampling/strategies';
@@ -689,13 +690,7 @@ export interface LaunchedRound {
 
 export type Interval = [number, number];
 
-export interface LabelMetrics {
-  label: string;
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
+export type { LabelMetrics } from '$ml/metrics';
 
 /** Measured on the holdout (random audit) labels. */
 export interface RoundMetrics {
