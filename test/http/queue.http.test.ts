@@ -31,6 +31,11 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
     });
     return { status: res.status, body: await res.json() };
   };
+  // As time would: the item's lease and the lease table's record of it run out together.
+  const expireLease = async (itemId: number) => {
+    await sql`update item set lease_expires_at = now() - interval '1 second' where item_id = ${itemId}`.execute(t.database.db);
+    await sql`update lease set expires_at = now() - interval '1 second' where item_id = ${itemId}`.execute(t.database.db);
+  };
   const annotationCount = async () =>
     (await sql<{ n: number }>`select count(*)::int as n from annotation where project_id = ${projectId}`.execute(t.database.db)).rows[0].n;
 
@@ -93,7 +98,7 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
 
   it('returns an expired lease to the queue and answers a late submit 409 once someone else labeled it', async () => {
     const [item] = await next('slow', 1);
-    await sql`update item set lease_expires_at = now() - interval '1 second' where item_id = ${item.id}`.execute(t.database.db);
+    await expireLease(item.id);
     const taken = await next('fast', 40);
     expect(taken.map((i) => i.id)).toContain(item.id);
     expect((await submit(item.id, 'fast', 'bug')).status).toBe(201);
@@ -104,7 +109,7 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
 
   it('accepts a late submit from an expired lease when nobody else labeled the item', async () => {
     const [item] = await next('slow', 1);
-    await sql`update item set lease_expires_at = now() - interval '1 second' where item_id = ${item.id}`.execute(t.database.db);
+    await expireLease(item.id);
     expect((await submit(item.id, 'slow', 'other')).status).toBe(201);
   });
 
