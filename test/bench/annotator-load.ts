@@ -25,6 +25,8 @@ export interface LoadOptions {
   labelFor: (item: { id: number; externalId: string }) => string;
   /** Pause before each decision, as a person reading the item would (default 0: flat out). */
   thinkMs?: number;
+  /** Called after every call with its kind, start (epoch ms) and latency, e.g. to relate slow calls to what ran meanwhile. */
+  onCall?: (kind: 'next' | 'submit', startedAt: number, ms: number) => void;
 }
 
 export interface LoadResult {
@@ -91,9 +93,12 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
 
   const annotator = async (name: string, token: string) => {
     const auth = { Authorization: `Bearer ${token}` };
+    // People who read their items do not all start in the same millisecond.
+    if (options.thinkMs) await new Promise((r) => setTimeout(r, Math.random() * options.thinkMs! * options.batch));
     while (performance.now() < deadline) {
       const next = await post(`/api/projects/${options.projectId}/queue/next`, { n: options.batch }, auth);
       result.nextLatency.push(next.ms);
+      options.onCall?.('next', Date.now() - next.ms, next.ms);
       if (next.status !== 200) {
         result.errors += 1;
         continue;
@@ -110,6 +115,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
           { ...auth, 'Idempotency-Key': key },
         );
         result.submitLatency.push(submit.ms);
+        options.onCall?.('submit', Date.now() - submit.ms, submit.ms);
         const list = result.leases.get(item.id) ?? [];
         list.push({ itemId: item.id, annotator: name, from: leasedAt, to: Date.now() });
         result.leases.set(item.id, list);

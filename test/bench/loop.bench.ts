@@ -230,6 +230,43 @@ async function latency(rows: Row[]): Promise<void> {
   }
 }
 
+interface Call {
+  kind: 'next' | 'submit';
+  startedAt: number;
+  ms: number;
+}
+
+/** What the project's jobs were doing at each moment, from their logs: [from, to, phase] (epoch ms). */
+async function phaseSpans(databaseUrl: string, projectId: number): Promise<Array<[number, number, string]>> {
+  const db = openDb(databaseUrl);
+  const jobs = await db.selectFrom('job').select(['created_at', 'finished_at', 'log']).where('project_id', '=', projectId).execute();
+  await db.destroy();
+  const spans: Array<[number, number, string]> = [];
+  for (const job of jobs) {
+    const marks = ((job.log ?? []) as any[]).filter((e) => e.phase && e.at).map((e) => [Date.parse(e.at), e.phase as string] as const);
+    const end = job.finished_at ? new Date(job.finished_at).getTime() : Infinity;
+    if (marks.length > 0) spans.push([new Date(job.created_at).getTime(), marks[0][0], 'queued']);
+    marks.forEach(([at, phase], i) => spans.push([at, i + 1 < marks.length ? marks[i + 1][0] : end, phase]));
+  }
+  return spans;
+}
+
+/** Annotator latency split by what the rounds were doing when each call started. */
+function printByPhase(calls: Call[], spans: Array<[number, number, string]>): void {
+  const groups = new Map<string, { next: number[]; submit: number[] }>();
+  for (const call of calls) {
+    const phase = spans.find(([from, to]) => call.startedAt >= from && call.startedAt < to)?.[2] ?? 'no job';
+    const group = groups.get(phase) ?? { next: [], submit: [] };
+    group[call.kind].push(call.ms);
+    groups.set(phase, group);
+  }
+  for (const [phase, { next, submit }] of groups) {
+    next.sort((a, b) => a - b);
+    submit.sort((a, b) => a - b);
+    console.log(`  during ${phase.padEnd(11)} next ${formatLatency(next)} (${next.length}); submit ${formatLatency(submit)} (${submit.length})`);
+  }
+}
+
 async function isolation(rows: Row[]): Promise<void> {
   console.log(`\n# Isolation: annotators while rounds retrain back to back (${targets.rounds} rounds)`);
   const databaseUrl = await freshBenchDatabase('loopwise_bench_loop');
@@ -250,7 +287,9 @@ async function isolation(rows: Row[]): Promise<void> {
     const load = (seconds: number, annotators: Map<string, string>) =>
       runAnnotators({ url: server.url, projectId, annotators, seconds, batch: 5, thinkMs, labelFor: (item) => truth.get(item.externalId)! });
 
-    await load(5, idleTeam); // warm-up, not measured
+    // Both teams warm up (first sign-in, connections) before anything is measured.
+    await load(5, idleTeam);
+    await load(5, busyTeam);
     const idle = await load(20, idleTeam);
     console.log(`idle:        ${idle.acknowledged.size} labels; next ${formatLatency(idle.nextLatency)}; submit ${formatLatency(idle.submitLatency)}`);
 
@@ -258,8 +297,19 @@ async function isolation(rows: Row[]): Promise<void> {
     const before = ((await api.call('GET', `/api/projects/${projectId}/rounds`)) as any[]).length;
     await api.call('PATCH', `/api/projects/${projectId}`, { retrainEvery: 25 });
     const busySeconds = Number(process.env.BENCH_BUSY_SECONDS ?? 60);
-    const busy = await load(busySeconds, busyTeam);
+    const calls: Call[] = [];
+    const busy = await runAnnotators({
+      url: server.url,
+      projectId,
+      annotators: busyTeam,
+      seconds: busySeconds,
+      batch: 5,
+      thinkMs,
+      labelFor: (item) => truth.get(item.externalId)!,
+      onCall: (kind, startedAt, ms) => calls.push({ kind, startedAt, ms }),
+    });
     let rounds = ((await api.call('GET', `/api/projects/${projectId}/rounds`)) as any[]).slice(before);
+    printByPhase(calls, await phaseSpans(databaseUrl, projectId));
     const took = rounds
       .filter((r) => r.status === 'succeeded')
       .map((r) => (Date.parse(r.finishedAt) - Date.parse(r.createdAt)) / 1000)
