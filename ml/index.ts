@@ -48,6 +48,7 @@ export {
 export {
   runRound,
   scorePool,
+  strategyAt,
   type RoundRequest,
   type RoundResult,
   type RoundProgress,

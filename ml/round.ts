@@ -59,14 +59,21 @@ export interface RoundRequest extends PoolRequest {
 
 /** Per pool item, aligned with `pool`. */
 export interface PoolScores {
-  /** Shown to users as "why this item": the strategy's score (null for random order). */
-  score: Array<number | null>;
+  /** Shown to users as "why this item": the strategy's score (NaN where none: random order, cold-start picks). */
+  score: Float32Array;
   /** Queue order within one scoring run, in [0, 3]: the selected batch above 2 in pick order, then by uncertainty. */
   priority: Float64Array;
-  strategy: string[];
+  /** Which of `strategies` placed each item. Typed arrays throughout: results cross to the server in one copy. */
+  strategy: Uint8Array;
+  strategies: string[];
   suggestion: Int32Array;
   confidence: Float32Array;
+  /** Pool positions from the front of the queue to the back (priority descending). */
+  order: Int32Array;
 }
+
+/** The name of the strategy that placed pool position `i`. */
+export const strategyAt = (scores: PoolScores, i: number): string => scores.strategies[scores.strategy[i]];
 
 export interface Promotion {
   promote: boolean;
@@ -219,11 +226,13 @@ function scoreRows(
   const uncertainty = uncertaintyOf(request.strategy);
   const random = createRandom(request.seed);
   const scores: PoolScores = {
-    score: new Array<number | null>(n),
+    score: new Float32Array(n),
     priority: new Float64Array(n),
-    strategy: new Array<string>(n),
+    strategy: new Uint8Array(n),
+    strategies: [],
     suggestion: new Int32Array(n),
     confidence: new Float32Array(n),
+    order: new Int32Array(0),
   };
   for (let i = 0; i < n; i++) {
     const row = probabilities[i];
@@ -232,18 +241,24 @@ function scoreRows(
     scores.suggestion[i] = best;
     scores.confidence[i] = row[best];
     if (request.strategy === 'random') {
-      scores.score[i] = null;
+      scores.score[i] = NaN;
       scores.priority[i] = random();
-      scores.strategy[i] = 'random';
+      scores.strategy[i] = strategyIndex(scores, 'random');
     } else {
       const value = uncertainty.score(row);
       scores.score[i] = value;
       scores.priority[i] = value;
-      scores.strategy[i] = uncertainty.name;
+      scores.strategy[i] = strategyIndex(scores, uncertainty.name);
     }
   }
-  if (request.strategy === 'random') return scores;
+  if (request.strategy !== 'random') pickBatch(scores, probabilities, matrix, request, labeledCounts);
+  scores.order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores.priority[b] - scores.priority[a]);
+  return scores;
+}
 
+/** Puts the batch-aware selection at the front of the queue, in pick order. */
+function pickBatch(scores: PoolScores, probabilities: Float32Array[], matrix: FeatureMatrix, request: PoolRequest, labeledCounts: readonly number[]): void {
+  const n = request.pool.length;
   const picks = selectBatch({
     strategy: request.strategy,
     probabilities,
@@ -254,8 +269,12 @@ function scoreRows(
   });
   picks.forEach((pick, rank) => {
     scores.priority[pick.index] = 2 + (picks.length - rank) / picks.length;
-    scores.strategy[pick.index] = pick.strategy === 'cold-start' ? 'cold-start (random)' : pick.strategy;
-    if (pick.strategy === 'cold-start') scores.score[pick.index] = null;
+    scores.strategy[pick.index] = strategyIndex(scores, pick.strategy === 'cold-start' ? 'cold-start (random)' : pick.strategy);
+    if (pick.strategy === 'cold-start') scores.score[pick.index] = NaN;
   });
-  return scores;
+}
+
+function strategyIndex(scores: PoolScores, name: string): number {
+  const index = scores.strategies.indexOf(name);
+  return index >= 0 ? index : scores.strategies.push(name) - 1;
 }

@@ -128,6 +128,14 @@ export async function recordHumanLabels(db: Executor, decisions: readonly HumanL
   return outcomes;
 }
 
+/** Whether anyone stored a label (in any project) in the last `seconds`. */
+export async function labeledWithin(db: Executor, seconds: number): Promise<boolean> {
+  const { rows } = await sql<{ recent: boolean }>`
+    select coalesce((select created_at > now() - make_interval(secs => ${seconds})
+                     from annotation order by annotation_id desc limit 1), false) as recent`.execute(db);
+  return rows[0].recent;
+}
+
 export async function annotatorProgress(
   db: Executor,
   projectId: number,

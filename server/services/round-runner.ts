@@ -9,6 +9,7 @@ import type { CancelSignal, RoundWorker, WorkerInputs } from '../jobs/ml-process
 import {
   type ItemInput,
   type PoolScores,
+  strategyAt,
   type PromotionPolicy,
   type RoundProgress,
   type RoundResult,
@@ -17,6 +18,7 @@ import {
 import type { Database, ItemKind } from '../db/schema.js';
 import type { ImageFileRepository } from '../repositories/image-file.repository.js';
 import type { JobRecord } from '../repositories/job.repository.js';
+import { labeledWithin } from '../repositories/annotation.repository.js';
 import { listLabels } from '../repositories/label.repository.js';
 import {
   itemContents,
@@ -41,8 +43,13 @@ import type { EventBus } from './event-bus.js';
 
 /** Rows per scoring write: small enough that no row stays locked for long. */
 const WRITE_CHUNK = 2_000;
-/** Chunks written at once; the embedded database has one connection and queues them anyway. */
+/**
+ * Chunks written at once while nobody is labeling; the embedded database has one connection and
+ * queues them anyway. While people label (a label stored in the last ACTIVE_SECONDS, on any
+ * server sharing the database) one writer leaves the other core to them.
+ */
 const WRITERS = 2;
+const ACTIVE_SECONDS = 2;
 /** Share of a job's progress each phase stands for. */
 const PHASE_SPAN: Record<string, [number, number]> = {
   loading: [0, 0.1],
@@ -67,7 +74,19 @@ interface Job {
   started: number;
 }
 
+type Artifact = NonNullable<Awaited<ReturnType<typeof findArtifact>>>;
+
+/** Models kept in memory: the promoted one and the one that may replace it (megabytes each). */
+const KEPT_ARTIFACTS = 2;
+
 export class RoundRunner {
+  /**
+   * Recent rounds' models by round id. A round's model never changes, so a kept one is always
+   * current; each round compares against the promoted model, and reading it back from the
+   * database (megabytes) would hold up request handling for tens of milliseconds every round.
+   */
+  private readonly artifacts = new Map<number, Artifact>();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly worker: RoundWorker,
@@ -82,6 +101,21 @@ export class RoundRunner {
     const job: Job = { project, labelIds: labels.map((l) => l.id), labelNames: labels.map((l) => l.name), control, started: performance.now() };
     if (record.kind === 'round') await this.trainRound(record, job);
     else await this.scoreWithPromoted(record, job);
+  }
+
+  private async artifactOf(roundId: number): Promise<Artifact | undefined> {
+    const artifact = this.artifacts.get(roundId) ?? (await findArtifact(this.db, roundId));
+    if (artifact) this.keepArtifact(roundId, artifact);
+    return artifact;
+  }
+
+  private keepArtifact(roundId: number, artifact: Artifact): void {
+    this.artifacts.delete(roundId);
+    this.artifacts.set(roundId, artifact);
+    for (const oldest of this.artifacts.keys()) {
+      if (this.artifacts.size <= KEPT_ARTIFACTS) break;
+      this.artifacts.delete(oldest);
+    }
   }
 
   private progress(job: Job, phase: string, fraction: number, extra: { log?: unknown[]; epoch?: RoundProgress['epoch'] } = {}) {
@@ -112,8 +146,11 @@ export class RoundRunner {
     const snapshot = (await findSnapshot(this.db, round.id)) ?? (await this.freezeSnapshot(round));
     const pool = await openPoolIds(this.db, job.project.id);
     const incumbentId = job.project.promotedRoundId;
-    const incumbent = incumbentId === null ? undefined : await findArtifact(this.db, incumbentId);
-    const { inputs, rowOf } = await this.inputs(job, [...snapshot.trainItemIds, ...snapshot.holdoutItemIds, ...pool]);
+    const incumbent = incumbentId === null ? undefined : await this.artifactOf(incumbentId);
+    // Inputs in the order train, holdout, pool: each list's rows are a run of positions.
+    const inputs = await this.inputs(job, [...snapshot.trainItemIds, ...snapshot.holdoutItemIds, ...pool]);
+    const trainCount = snapshot.trainItemIds.length;
+    const holdoutCount = snapshot.holdoutItemIds.length;
     const loadMs = performance.now() - loadStarted;
     this.progress(job, 'loading', 1);
 
@@ -123,9 +160,9 @@ export class RoundRunner {
         kind: job.project.kind,
         labels: job.labelNames,
         inputs,
-        train: { rows: snapshot.trainItemIds.map(rowOf), targets: snapshot.trainLabelIds.map((id) => labelIndex.get(id)!) },
-        holdout: { rows: snapshot.holdoutItemIds.map(rowOf), targets: snapshot.holdoutLabelIds.map((id) => labelIndex.get(id)!) },
-        pool: pool.map(rowOf),
+        train: { rows: positions(0, trainCount), targets: snapshot.trainLabelIds.map((id) => labelIndex.get(id)!) },
+        holdout: { rows: positions(trainCount, holdoutCount), targets: snapshot.holdoutLabelIds.map((id) => labelIndex.get(id)!) },
+        pool: positions(trainCount + holdoutCount, pool.length),
         strategy: round.strategy as Strategy,
         model: round.model as 'softmax' | 'mlp',
         params: round.params,
@@ -153,6 +190,7 @@ export class RoundRunner {
       timings,
       artifact: result.model,
     });
+    this.keepArtifact(round.id, result.model);
     if (result.promotion.promote) {
       await this.db.transaction().execute(async (trx) => {
         await setPromotedRound(trx, job.project.id, round.id);
@@ -171,17 +209,17 @@ export class RoundRunner {
   private async scoreWithPromoted(record: JobRecord, job: Job): Promise<void> {
     const roundId = job.project.promotedRoundId;
     if (roundId === null) return;
-    const [round, artifact] = await Promise.all([findRound(this.db, roundId), findArtifact(this.db, roundId)]);
+    const [round, artifact] = await Promise.all([findRound(this.db, roundId), this.artifactOf(roundId)]);
     if (!round || !artifact) throw new Error(`round ${roundId} has no model to score with`);
     this.progress(job, 'loading', 0);
     const labeled = await labeledItems(this.db, job.project.id);
     const pool = await openPoolIds(this.db, job.project.id);
-    const { inputs, rowOf } = await this.inputs(job, pool);
+    const inputs = await this.inputs(job, pool);
     const scores = await this.worker.scorePool(
       {
         model: artifact,
         inputs,
-        pool: pool.map(rowOf),
+        pool: positions(0, pool.length),
         strategy: job.project.strategy as Strategy,
         batch: queueBatch(job.project),
         seed: round.seed * 7919 + record.id,
@@ -216,22 +254,23 @@ export class RoundRunner {
     return snapshot;
   }
 
-  /** Featurizer inputs for the given items (duplicates allowed): hashed in the worker for text. */
-  private async inputs(job: Job, itemIds: number[]): Promise<{ inputs: WorkerInputs; rowOf: (itemId: number) => number }> {
-    const unique = [...new Set(itemIds)];
-    const rows = new Map(unique.map((id, row) => [id, row]));
-    const rowOf = (itemId: number) => rows.get(itemId)!;
+  /**
+   * Featurizer inputs for the given items, row i for itemIds[i]: hashed in the worker for text.
+   * An item may appear twice (labeled, yet open for another annotator's label); that costs a
+   * duplicate row, where de-duplicating a hundred thousand ids would hold up request handling.
+   */
+  private async inputs(job: Job, itemIds: number[]): Promise<WorkerInputs> {
     if (job.project.kind === 'text') {
-      await this.worker.ensureTexts(job.project.id, unique, async (ids) => (await itemContents(this.db, ids)).map((c) => c.text));
-      return { inputs: { kind: 'cached-text', projectId: job.project.id, itemIds: unique }, rowOf };
+      await this.worker.ensureTexts(job.project.id, itemIds, async (ids) => (await itemContents(this.db, ids)).map((c) => c.text));
+      return { kind: 'cached-text', projectId: job.project.id, itemIds };
     }
     const values: ItemInput[] = [];
-    for (let start = 0; start < unique.length; start += 5_000) {
-      const contents = await itemContents(this.db, unique.slice(start, start + 5_000));
+    for (let start = 0; start < itemIds.length; start += 5_000) {
+      const contents = await itemContents(this.db, itemIds.slice(start, start + 5_000));
       for (const content of contents) values.push(await this.inputOf(job.project.kind, content));
-      this.progress(job, 'loading', start / unique.length);
+      this.progress(job, 'loading', start / itemIds.length);
     }
-    return { inputs: { kind: 'values', values }, rowOf };
+    return { kind: 'values', values };
   }
 
   private async inputOf(kind: ItemKind, content: { features: Array<number | null> | null; image: string | null }): Promise<ItemInput> {
@@ -251,18 +290,18 @@ export class RoundRunner {
    * pool after every 25 labels would cost index writes that annotators' commits wait behind.
    */
   private async writePool(job: Job, record: JobRecord, roundId: number, pool: number[], scores: PoolScores): Promise<void> {
-    const order = pool.map((_, i) => i).sort((a, b) => scores.priority[b] - scores.priority[a]);
+    const order = scores.order;
     const offset = record.id * 4;
     const chunks: number[][] = [];
-    for (let start = 0; start < order.length; start += WRITE_CHUNK) chunks.push(order.slice(start, start + WRITE_CHUNK));
+    for (let start = 0; start < order.length; start += WRITE_CHUNK) chunks.push(Array.from(order.subarray(start, start + WRITE_CHUNK)));
     let written = 0;
     const head = queueHead(job.project);
     const writeChunk = async (slice: number[], first: boolean, ranked: boolean) => {
       await writeScores(this.db, roundId, {
         itemIds: slice.map((i) => pool[i]),
-        scores: slice.map((i) => scores.score[i]),
+        scores: slice.map((i) => (Number.isNaN(scores.score[i]) ? null : scores.score[i])),
         priorities: ranked ? slice.map((i) => offset + scores.priority[i]) : null,
-        strategies: slice.map((i) => scores.strategy[i]),
+        strategies: slice.map((i) => strategyAt(scores, i)),
         suggestionLabelIds: slice.map((i) => job.labelIds[scores.suggestion[i]]),
         confidences: slice.map((i) => scores.confidence[i]),
       });
@@ -271,12 +310,17 @@ export class RoundRunner {
       if (first) this.events.publish(job.project.id, { type: 'queue', roundId, scored: written, complete: false });
     };
     // The head of the queue first, on its own; then the rest with writers in parallel (the
-    // database, not this process, is the bottleneck).
+    // database, not this process, is the bottleneck), all but the first standing aside while
+    // annotators are at work.
     if (chunks.length > 0) await writeChunk(chunks[0], true, true);
     let next = 1;
-    const writer = async () => {
+    const writer = async (_: unknown, writerIndex: number) => {
       while (next < chunks.length) {
         if (job.control.signal.cancelled) throw new CancelledWrite();
+        if (writerIndex > 0 && (await labeledWithin(this.db, ACTIVE_SECONDS))) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          continue;
+        }
         const index = next++;
         await writeChunk(chunks[index], false, index * WRITE_CHUNK < head);
       }
@@ -285,6 +329,9 @@ export class RoundRunner {
     this.events.publish(job.project.id, { type: 'queue', roundId, scored: written, complete: true });
   }
 }
+
+/** `count` consecutive positions, starting at `from`. */
+const positions = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
 
 /** How many of `labelIds` carry each of the project's labels, in the project's label order. */
 function countPerLabel(projectLabelIds: number[], labelIds: number[]): number[] {

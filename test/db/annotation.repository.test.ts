@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../server/db/create-db.js';
-import { type HumanLabel, recordHumanLabels } from '../../server/repositories/annotation.repository.js';
+import { type HumanLabel, labeledWithin, recordHumanLabels } from '../../server/repositories/annotation.repository.js';
 import { insertItems } from '../../server/repositories/item.repository.js';
 import { insertLabels } from '../../server/repositories/label.repository.js';
 import { insertProject } from '../../server/repositories/project.repository.js';
@@ -107,5 +107,14 @@ describe.each(testDatabaseKinds())('recording a batch of labels on %s', (kind) =
       { key: 'earlier-1', version: 1 },
       { key: 'k1', version: 2 },
     ]);
+  });
+
+  it('tells whether anyone labeled in the last seconds (scoring writes stand aside meanwhile)', async () => {
+    // The setup's labels were stored moments ago.
+    expect(await labeledWithin(database.db, 2)).toBe(true);
+    await sql`insert into annotation (item_id, project_id, label_id, annotator, source, created_at)
+      select item_id, project_id, label_id, 'ann', 'human', now() - interval '10 seconds' from item where item_id = ${ids[1]}`.execute(database.db);
+    expect(await labeledWithin(database.db, 2)).toBe(false);
+    expect(await labeledWithin(database.db, 60)).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compareAccuracy, initBackend, runRound, type RoundProgress, type RoundRequest } from '../../../ml/index';
+import { compareAccuracy, initBackend, runRound, strategyAt, type RoundProgress, type RoundRequest } from '../../../ml/index';
 import { inputs, request, rows, texts } from '../../support/round-request.js';
 
 beforeAll(async () => {
@@ -34,6 +34,11 @@ describe('runRound', () => {
     const picked = [...scores.priority].filter((p) => p > 2);
     expect(picked).toHaveLength(10);
     expect(Math.max(...[...scores.priority].filter((p) => p <= 2))).toBeLessThanOrEqual(1);
+    // The queue order: every pool position once, the selected batch first, priorities never rising.
+    expect([...scores.order].sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    const ordered = [...scores.order].map((i) => scores.priority[i]);
+    expect(ordered.slice(0, 10).every((p) => p > 2)).toBe(true);
+    expect(ordered.every((p, i) => i === 0 || p <= ordered[i - 1])).toBe(true);
   });
 
   it('keeps the incumbent when the challenger is worse beyond noise, and scores the pool with the incumbent', () => {
@@ -59,7 +64,7 @@ describe('runRound', () => {
   it('uses cold-start picks while a label has too few examples', () => {
     const few = rows(0, 60).filter((r) => texts[r].target !== 2);
     const result = runRound(request({ train: { rows: few, targets: few.map((r) => texts[r].target) } }));
-    const strategies = new Set(result.scores!.strategy.filter((_, i) => result.scores!.priority[i] > 2));
+    const strategies = new Set([...result.scores!.strategy.keys()].filter((i) => result.scores!.priority[i] > 2).map((i) => strategyAt(result.scores!, i)));
     expect([...strategies]).toEqual(['cold-start (random)']);
   });
 });
