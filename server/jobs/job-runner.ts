@@ -19,7 +19,8 @@ import {
 } from '../repositories/job.repository.js';
 import type { EventBus } from '../services/event-bus.js';
 import { CancelledError, CancelSignal } from './ml-process.js';
-import { CancelledWrite, type JobControl, type RoundRunner } from '../services/round-runner.js';
+import { CancelledWrite } from '../services/chunk-writers.js';
+import type { JobControl, RoundRunner } from '../services/round-runner.js';
 import type { RoundService } from '../services/round.service.js';
 
 export interface JobRunnerOptions {

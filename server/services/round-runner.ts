@@ -39,6 +39,7 @@ import {
   saveSnapshot,
   saveTimings,
 } from '../repositories/round.repository.js';
+import { writeChunksInParallel } from './chunk-writers.js';
 import type { EventBus } from './event-bus.js';
 
 /** Rows per scoring write: small enough that no row stays locked for long. */
@@ -313,19 +314,14 @@ export class RoundRunner {
     // database, not this process, is the bottleneck), all but the first standing aside while
     // annotators are at work.
     if (chunks.length > 0) await writeChunk(chunks[0], true, true);
-    let next = 1;
-    const writer = async (_: unknown, writerIndex: number) => {
-      while (next < chunks.length) {
-        if (job.control.signal.cancelled) throw new CancelledWrite();
-        if (writerIndex > 0 && (await labeledWithin(this.db, ACTIVE_SECONDS))) {
-          await new Promise((resolve) => setTimeout(resolve, 250));
-          continue;
-        }
-        const index = next++;
-        await writeChunk(chunks[index], false, index * WRITE_CHUNK < head);
-      }
-    };
-    await Promise.all(Array.from({ length: WRITERS }, writer));
+    await writeChunksInParallel({
+      count: chunks.length,
+      writers: WRITERS,
+      mayHelp: async () => !(await labeledWithin(this.db, ACTIVE_SECONDS)),
+      pauseMs: 250,
+      cancelled: () => job.control.signal.cancelled,
+      write: (index) => writeChunk(chunks[index], false, index * WRITE_CHUNK < head),
+    });
     this.events.publish(job.project.id, { type: 'queue', roundId, scored: written, complete: true });
   }
 }
@@ -339,13 +335,6 @@ function countPerLabel(projectLabelIds: number[], labelIds: number[]): number[] 
   const counts = new Array<number>(projectLabelIds.length).fill(0);
   for (const id of labelIds) counts[index.get(id)!]++;
   return counts;
-}
-
-/** A cancel that arrived while scores were being written; the chunks already written stay. */
-export class CancelledWrite extends Error {
-  constructor() {
-    super('cancelled');
-  }
 }
 
 /** Items the batch-aware strategy selects together at the head of the queue: two retraining cycles. */

@@ -75,6 +75,10 @@ async function main(): Promise<void> {
   console.log(`labels:       ${load.acknowledged.size.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
   console.log(`queue/next:   ${load.nextLatency.length} calls, ${formatLatency(load.nextLatency)}`);
   console.log(`annotations:  ${load.submitLatency.length} calls, ${formatLatency(load.submitLatency)}`);
+  // Annotators wait for each answer before the next call, so the mean latency follows from the
+  // call rate (Little's law): what a p99 target asks of throughput.
+  const callRate = (load.nextLatency.length + load.submitLatency.length) / load.elapsed;
+  console.log(`closed loop:  ${annotators} annotators / ${Math.round(callRate)} calls/s = ${((annotators / callRate) * 1000).toFixed(1)} ms mean time per call`);
   console.log(`double leases: ${doubleLeases}; acknowledged but not stored exactly once: ${lost}; stored but never acknowledged: ${unexpected}`);
   const checks = [
     [`queue/next p99 < ${targets.p99Ms} ms`, percentile(load.nextLatency, 99) < targets.p99Ms],
