@@ -10,6 +10,13 @@ import { type Kysely, sql } from 'kysely';
  * same batch — still run one by one through `record_human_label`, in item order, exactly as
  * before. Both paths answer the same rows.
  */
+/** Each decision through `record_human_label`, in item order (see 20261121040000_record_labels_in_batches). */
+const oneByOne = sql`
+  for v_ord in select t.o::int from unnest(p_items) with ordinality as t(item_id, o) order by t.item_id, t.o loop
+    return query select v_ord, r.item_found, r.label_found, r.annotation_id, r.created_at, r.version
+      from record_human_label(p_items[v_ord], p_labels[v_ord], p_annotators[v_ord], p_durations[v_ord], p_keys[v_ord]) r;
+  end loop;`;
+
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create or replace function record_human_labels(p_items int[], p_labels text[], p_annotators text[], p_durations int[], p_keys text[])
@@ -21,10 +28,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     begin
       if (select count(distinct x) from unnest(p_items) x) < cardinality(p_items)
          or (select count(distinct k) < count(k) from unnest(p_keys) k) then
-        for v_ord in select t.o::int from unnest(p_items) with ordinality as t(item_id, o) order by t.item_id, t.o loop
-          return query select v_ord, r.item_found, r.label_found, r.annotation_id, r.created_at, r.version
-            from record_human_label(p_items[v_ord], p_labels[v_ord], p_annotators[v_ord], p_durations[v_ord], p_keys[v_ord]) r;
-        end loop;
+        ${oneByOne}
         return;
       end if;
 
@@ -78,9 +82,6 @@ export async function down(db: Kysely<any>): Promise<void> {
     declare
       v_ord int;
     begin
-      for v_ord in select t.o::int from unnest(p_items) with ordinality as t(item_id, o) order by t.item_id, t.o loop
-        return query select v_ord, r.item_found, r.label_found, r.annotation_id, r.created_at, r.version
-          from record_human_label(p_items[v_ord], p_labels[v_ord], p_annotators[v_ord], p_durations[v_ord], p_keys[v_ord]) r;
-      end loop;
+      ${oneByOne}
     end $$`.execute(db);
 }
