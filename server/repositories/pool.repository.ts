@@ -1,6 +1,7 @@
 /** What rounds read from the items (labels, the open pool, contents) and write back (scores). */
 import { sql } from 'kysely';
 import type { Executor } from '../db/schema.js';
+import { packInt4, unpackInt4 } from './packed-ints.js';
 
 export interface LabeledItems {
   itemIds: number[];
@@ -9,42 +10,25 @@ export interface LabeledItems {
 }
 
 /**
- * Items carrying a current label, in id order. Sent packed (4 bytes per id, one character per
- * holdout flag) rather than as rows: a project's labels are read once per round, and turning tens
- * of thousands of rows into objects would hold up the server's request handling meanwhile.
+ * Items carrying a current label, in id order, packed (see packed-ints): a project's labels are
+ * read once per scoring run, and turning tens of thousands of rows into objects would hold up
+ * request handling meanwhile.
  */
 export async function labeledItems(db: Executor, projectId: number): Promise<LabeledItems> {
   const { rows } = await sql<{ item_ids: Uint8Array | null; label_ids: Uint8Array | null; holdout: string | null }>`
-    select string_agg(int4send(item_id), ''::bytea order by item_id) as item_ids,
-           string_agg(int4send(label_id), ''::bytea order by item_id) as label_ids,
+    select ${packInt4(sql`item_id`, sql`item_id`)} as item_ids, ${packInt4(sql`label_id`, sql`item_id`)} as label_ids,
            string_agg(case when holdout then '1' else '0' end, '' order by item_id) as holdout
     from item where project_id = ${projectId} and label_id is not null`.execute(db);
   const r = rows[0];
   return { itemIds: unpackInt4(r.item_ids), labelIds: unpackInt4(r.label_ids), holdout: Array.from(r.holdout ?? '', (c) => c === '1') };
 }
 
-/** Items the queue can still hand out by priority (open, not holdout), in id order; packed as above. */
+/** Items the queue can still hand out by priority (open, not holdout), in id order; packed. */
 export async function openPoolIds(db: Executor, projectId: number): Promise<number[]> {
   const { rows } = await sql<{ ids: Uint8Array | null }>`
-    select string_agg(int4send(item_id), ''::bytea order by item_id) as ids
+    select ${packInt4(sql`item_id`, sql`item_id`)} as ids
     from item where project_id = ${projectId} and open and not holdout`.execute(db);
   return unpackInt4(rows[0].ids);
-}
-
-/** Integers as `int4send` packs them (big-endian), read without parsing any text. */
-function unpackInt4(bytes: Uint8Array | null): number[] {
-  if (!bytes) return [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const values = new Array<number>(bytes.byteLength >> 2);
-  for (let i = 0; i < values.length; i++) values[i] = view.getInt32(i * 4);
-  return values;
-}
-
-/** Newest annotation of the project (0 when none). */
-export async function latestAnnotationId(db: Executor, projectId: number): Promise<number> {
-  const { rows } = await sql<{ id: number | null }>`
-    select max(annotation_id) as id from annotation where project_id = ${projectId}`.execute(db);
-  return rows[0].id ?? 0;
 }
 
 export interface ItemContent {

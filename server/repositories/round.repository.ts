@@ -1,5 +1,6 @@
 /** Rounds: what each one trained on, its artifact, metrics and timings. */
 import { type Selectable, sql } from 'kysely';
+import { packInt4Array, unpackInt4 } from './packed-ints.js';
 import type { Executor, RoundTable } from '../db/schema.js';
 
 export interface RoundRecord {
@@ -110,33 +111,49 @@ export interface RoundSnapshot {
   holdoutLabelIds: number[];
 }
 
-export async function saveSnapshot(db: Executor, roundId: number, snapshot: RoundSnapshot): Promise<void> {
-  await db
-    .updateTable('round')
-    .set({
-      label_watermark: snapshot.labelWatermark,
-      train_item_ids: snapshot.trainItemIds,
-      train_label_ids: snapshot.trainLabelIds,
-      holdout_item_ids: snapshot.holdoutItemIds,
-      holdout_label_ids: snapshot.holdoutLabelIds,
-    })
-    .where('round_id', '=', roundId)
-    .execute();
+/**
+ * Freezes the round's labels in one statement, so from one consistent view: the current label of
+ * every labeled item, split into training and holdout, and the newest annotation id. The lists
+ * never pass through this process. A round frozen before (a retried one) keeps its labels.
+ */
+export async function freezeSnapshot(db: Executor, roundId: number, projectId: number): Promise<void> {
+  await sql`
+    update round r set
+      label_watermark = coalesce((select max(a.annotation_id) from annotation a where a.project_id = ${projectId}), 0),
+      train_item_ids = coalesce(t.train_items, '{}'), train_label_ids = coalesce(t.train_labels, '{}'),
+      holdout_item_ids = coalesce(t.holdout_items, '{}'), holdout_label_ids = coalesce(t.holdout_labels, '{}')
+    from (
+      select array_agg(i.item_id order by i.item_id) filter (where not i.holdout) as train_items,
+             array_agg(i.label_id order by i.item_id) filter (where not i.holdout) as train_labels,
+             array_agg(i.item_id order by i.item_id) filter (where i.holdout) as holdout_items,
+             array_agg(i.label_id order by i.item_id) filter (where i.holdout) as holdout_labels
+      from item i where i.project_id = ${projectId} and i.label_id is not null
+    ) t
+    where r.round_id = ${roundId} and r.train_item_ids is null`.execute(db);
 }
 
+/** The round's frozen labels (packed on the way, see packed-ints); undefined before they are frozen. */
 export async function findSnapshot(db: Executor, roundId: number): Promise<RoundSnapshot | undefined> {
-  const row = await db
-    .selectFrom('round')
-    .select(['label_watermark', 'train_item_ids', 'train_label_ids', 'holdout_item_ids', 'holdout_label_ids'])
-    .where('round_id', '=', roundId)
-    .executeTakeFirst();
-  if (!row || row.train_item_ids === null) return undefined;
+  const { rows } = await sql<{
+    frozen: boolean;
+    label_watermark: number | null;
+    train_item_ids: Uint8Array | null;
+    train_label_ids: Uint8Array | null;
+    holdout_item_ids: Uint8Array | null;
+    holdout_label_ids: Uint8Array | null;
+  }>`
+    select train_item_ids is not null as frozen, label_watermark,
+           ${packInt4Array('train_item_ids')} as train_item_ids, ${packInt4Array('train_label_ids')} as train_label_ids,
+           ${packInt4Array('holdout_item_ids')} as holdout_item_ids, ${packInt4Array('holdout_label_ids')} as holdout_label_ids
+    from round where round_id = ${roundId}`.execute(db);
+  const row = rows[0];
+  if (!row?.frozen) return undefined;
   return {
     labelWatermark: row.label_watermark ?? 0,
-    trainItemIds: row.train_item_ids,
-    trainLabelIds: row.train_label_ids ?? [],
-    holdoutItemIds: row.holdout_item_ids ?? [],
-    holdoutLabelIds: row.holdout_label_ids ?? [],
+    trainItemIds: unpackInt4(row.train_item_ids),
+    trainLabelIds: unpackInt4(row.train_label_ids),
+    holdoutItemIds: unpackInt4(row.holdout_item_ids),
+    holdoutLabelIds: unpackInt4(row.holdout_label_ids),
   };
 }
 

@@ -23,7 +23,6 @@ import { listLabels } from '../repositories/label.repository.js';
 import {
   itemContents,
   labeledItems,
-  latestAnnotationId,
   openPoolIds,
   writeScores,
 } from '../repositories/pool.repository.js';
@@ -33,10 +32,8 @@ import {
   findRound,
   findSnapshot,
   markPromoted,
-  type RoundRecord,
-  type RoundSnapshot,
   saveOutcome,
-  saveSnapshot,
+  freezeSnapshot,
   saveTimings,
 } from '../repositories/round.repository.js';
 import { writeChunksInParallel } from './chunk-writers.js';
@@ -144,7 +141,8 @@ export class RoundRunner {
     this.progress(job, 'loading', 0, { log: [{ at: new Date().toISOString(), phase: 'loading', attempt: record.attempts }] });
     const loadStarted = performance.now();
     // A retried round keeps the labels it first froze, so it stays reproducible.
-    const snapshot = (await findSnapshot(this.db, round.id)) ?? (await this.freezeSnapshot(round));
+    await freezeSnapshot(this.db, round.id, round.projectId);
+    const snapshot = (await findSnapshot(this.db, round.id))!;
     const pool = await openPoolIds(this.db, job.project.id);
     const incumbentId = job.project.promotedRoundId;
     const incumbent = incumbentId === null ? undefined : await this.artifactOf(incumbentId);
@@ -229,30 +227,6 @@ export class RoundRunner {
       { signal: job.control.signal, onProgress: this.onWorkerProgress(job) },
     );
     await this.writePool(job, record, roundId, pool, scores);
-  }
-
-  /** Freezes the round's training and holdout labels from one consistent snapshot. */
-  private async freezeSnapshot(round: RoundRecord): Promise<RoundSnapshot> {
-    const snapshot = await this.db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .execute(async (trx) => {
-        const labeled = await labeledItems(trx, round.projectId);
-        const watermark = await latestAnnotationId(trx, round.projectId);
-        const frozen: RoundSnapshot = { labelWatermark: watermark, trainItemIds: [], trainLabelIds: [], holdoutItemIds: [], holdoutLabelIds: [] };
-        labeled.itemIds.forEach((itemId, i) => {
-          if (labeled.holdout[i]) {
-            frozen.holdoutItemIds.push(itemId);
-            frozen.holdoutLabelIds.push(labeled.labelIds[i]);
-          } else {
-            frozen.trainItemIds.push(itemId);
-            frozen.trainLabelIds.push(labeled.labelIds[i]);
-          }
-        });
-        return frozen;
-      });
-    await saveSnapshot(this.db, round.id, snapshot);
-    return snapshot;
   }
 
   /**
