@@ -257,7 +257,13 @@ function scoreRows(
 }
 
 /** Puts the batch-aware selection at the front of the queue, in pick order. */
-function pickBatch(scores: PoolScores, probabilities: Float32Array[], matrix: FeatureMatrix, request: PoolRequest, labeledCounts: readonly number[]): void {
+function pickBatch(
+  scores: PoolScores,
+  probabilities: Float32Array[],
+  matrix: FeatureMatrix,
+  request: PoolRequest,
+  labeledCounts: readonly number[],
+): void {
   const n = request.pool.length;
   const picks = selectBatch({
     strategy: request.strategy,

@@ -284,8 +284,8 @@ async function isolation(rows: Row[]): Promise<void> {
     // load that leaves the cores some slack, as real labeling does. Flat-out synthetic load is
     // bench:annotate's job.
     const thinkMs = Number(process.env.BENCH_THINK_MS ?? 50);
-    const load = (seconds: number, annotators: Map<string, string>) =>
-      runAnnotators({ url: server.url, projectId, annotators, seconds, batch: 5, thinkMs, labelFor: (item) => truth.get(item.externalId)! });
+    const load = (seconds: number, annotators: Map<string, string>, onCall?: (kind: Call['kind'], startedAt: number, ms: number) => void) =>
+      runAnnotators({ url: server.url, projectId, annotators, seconds, batch: 5, thinkMs, labelFor: (item) => truth.get(item.externalId)!, onCall });
 
     // Both teams warm up (first sign-in, connections) before anything is measured.
     await load(5, idleTeam);
@@ -298,16 +298,7 @@ async function isolation(rows: Row[]): Promise<void> {
     await api.call('PATCH', `/api/projects/${projectId}`, { retrainEvery: 25 });
     const busySeconds = Number(process.env.BENCH_BUSY_SECONDS ?? 60);
     const calls: Call[] = [];
-    const busy = await runAnnotators({
-      url: server.url,
-      projectId,
-      annotators: busyTeam,
-      seconds: busySeconds,
-      batch: 5,
-      thinkMs,
-      labelFor: (item) => truth.get(item.externalId)!,
-      onCall: (kind, startedAt, ms) => calls.push({ kind, startedAt, ms }),
-    });
+    const busy = await load(busySeconds, busyTeam, (kind, startedAt, ms) => calls.push({ kind, startedAt, ms }));
     let rounds = ((await api.call('GET', `/api/projects/${projectId}/rounds`)) as any[]).slice(before);
     printByPhase(calls, await phaseSpans(databaseUrl, projectId));
     const took = rounds
