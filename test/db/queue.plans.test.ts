@@ -1,0 +1,64 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseHandle } from '../../server/db/create-db.js';
+import { insertItems } from '../../server/repositories/item.repository.js';
+import { insertLabels } from '../../server/repositories/label.repository.js';
+import { insertProject } from '../../server/repositories/project.repository.js';
+import { openTestDb, testDatabaseKinds } from '../support/test-db.js';
+
+/**
+ * A pick reads only items it can take: the items other annotators hold are not in the queue
+ * index, so however many are leased at the head of the queue, the next pick does not walk past them.
+ */
+describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
+  let database: DatabaseHandle;
+  let projectId: number;
+
+  beforeAll(async () => {
+    database = await openTestDb(kind);
+    const { db } = database;
+    const project = await insertProject(db, { name: 'queue', kind: 'text', guidelines: '' });
+    projectId = project.id;
+    await insertLabels(db, projectId, [{ name: 'a', hotkey: null }, { name: 'b', hotkey: null }]);
+    const rows = Array.from({ length: 2000 }, (_, i) => ({ externalId: `x${i}`, text: `item ${i}`, features: null, image: null, labelId: null }));
+    await insertItems(db, projectId, rows, { holdoutShare: 0, overlap: 1 });
+    await sql`update item set priority = item_id where project_id = ${projectId}`.execute(db);
+    await sql`analyze item`.execute(db);
+    // 40 annotators take 5 items each: the 200 items at the head of the queue are held.
+    for (let a = 0; a < 40; a++) await sql`select * from queue_next(${projectId}, ${`holder-${a}`}, 5)`.execute(db);
+    // One more pick, as any annotator's would be, after which the index no longer points at held items.
+    await sql`select * from queue_next(${projectId}, 'warm-up', 5)`.execute(db);
+  });
+  afterAll(() => database.close());
+
+  it('reads the next free items from the queue index without stepping over held ones', async () => {
+    const lines = await database.db.transaction().execute(async (trx) => {
+      await sql`set local enable_seqscan = off`.execute(trx);
+      // The pick inside lease_next_items (see the migrations), as a plan can show it.
+      const { rows } = await sql<Record<string, string>>`
+        explain (analyze, costs off, timing off, summary off)
+        select i.item_id from item i
+        where i.project_id = ${projectId} and i.open and not i.holdout and i.lease_annotator is null
+        order by i.priority desc nulls last, i.random_key
+        limit 5
+        for update of i skip locked`.execute(trx);
+      return rows.map((r) => String(Object.values(r)[0]));
+    });
+    const text = lines.join('\n');
+    expect(text).toContain('item_queue_idx');
+    expect(text).not.toMatch(/Rows Removed by Filter: [1-9]/);
+  });
+
+  it('hands out the next items by priority, none of them held by anyone', async () => {
+    const { rows } = await sql<{ item_id: number }>`select item_id from queue_next(${projectId}, 'reader', 5)`.execute(database.db);
+    const { rows: held } = await sql<{ n: number }>`
+      select count(*)::int as n from lease where item_id = any(${rows.map((r) => r.item_id)}::int[]) and annotator <> 'reader'`.execute(database.db);
+    expect(rows).toHaveLength(5);
+    expect(held[0].n).toBe(0);
+    const { rows: best } = await sql<{ priority: number }>`
+      select max(priority) as priority from item where project_id = ${projectId} and lease_annotator is null and open`.execute(database.db);
+    const { rows: picked } = await sql<{ priority: number }>`
+      select min(priority) as priority from item where item_id = any(${rows.map((r) => r.item_id)}::int[])`.execute(database.db);
+    expect(picked[0].priority).toBeGreaterThan(best[0].priority);
+  });
+});
