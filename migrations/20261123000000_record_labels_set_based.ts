@@ -10,6 +10,7 @@ import { type Kysely, sql } from 'kysely';
  * same batch — still run one by one through `record_human_label`, in item order, exactly as
  * before. Both paths answer the same rows.
  */
+
 /** Each decision through `record_human_label`, in item order (see 20261121040000_record_labels_in_batches). */
 const oneByOne = sql`
   for v_ord in select t.o::int from unnest(p_items) with ordinality as t(item_id, o) order by t.item_id, t.o loop
