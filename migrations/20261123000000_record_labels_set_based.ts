@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 
 /**
  * `record_human_labels` as a handful of set-based statements per batch instead of six statements
@@ -19,14 +19,9 @@ const oneByOne = sql`
   end loop;`;
 
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`
-    create or replace function record_human_labels(p_items int[], p_labels text[], p_annotators text[], p_durations int[], p_keys text[])
-    returns table (ord int, item_found boolean, label_found boolean, annotation_id int, created_at timestamptz, version int)
-    language plpgsql as $$
-    #variable_conflict use_column
-    declare
-      v_ord int;
-    begin
+  await replaceRecordHumanLabels(
+    db,
+    sql`
       if (select count(distinct x) from unnest(p_items) x) < cardinality(p_items)
          or (select count(distinct k) < count(k) from unnest(p_keys) k) then
         ${oneByOne}
@@ -70,11 +65,16 @@ export async function up(db: Kysely<any>): Promise<void> {
       )
       select c.ord, c.project_id is not null, c.label_id is not null, s.annotation_id, s.created_at, s.version
       from checked c left join stored s on s.item_id = c.item_id
-      order by c.ord;
-    end $$`.execute(db);
+      order by c.ord;`,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await replaceRecordHumanLabels(db, oneByOne);
+}
+
+/** `record_human_labels` with `body` as the statements of its function body. */
+async function replaceRecordHumanLabels(db: Kysely<any>, body: RawBuilder<unknown>): Promise<void> {
   await sql`
     create or replace function record_human_labels(p_items int[], p_labels text[], p_annotators text[], p_durations int[], p_keys text[])
     returns table (ord int, item_found boolean, label_found boolean, annotation_id int, created_at timestamptz, version int)
@@ -83,6 +83,6 @@ export async function down(db: Kysely<any>): Promise<void> {
     declare
       v_ord int;
     begin
-      ${oneByOne}
+      ${body}
     end $$`.execute(db);
 }

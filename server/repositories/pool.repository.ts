@@ -3,24 +3,16 @@ import { sql } from 'kysely';
 import type { Executor } from '../db/schema.js';
 import { packInt4, unpackInt4 } from './packed-ints.js';
 
-export interface LabeledItems {
-  itemIds: number[];
-  labelIds: number[];
-  holdout: boolean[];
-}
-
-/**
- * Items carrying a current label, in id order, packed (see packed-ints): a project's labels are
- * read once per scoring run, and turning tens of thousands of rows into objects would hold up
- * request handling meanwhile.
- */
-export async function labeledItems(db: Executor, projectId: number): Promise<LabeledItems> {
-  const { rows } = await sql<{ item_ids: Uint8Array | null; label_ids: Uint8Array | null; holdout: string | null }>`
-    select ${packInt4(sql`item_id`, sql`item_id`)} as item_ids, ${packInt4(sql`label_id`, sql`item_id`)} as label_ids,
-           string_agg(case when holdout then '1' else '0' end, '' order by item_id) as holdout
-    from item where project_id = ${projectId} and label_id is not null`.execute(db);
-  const r = rows[0];
-  return { itemIds: unpackInt4(r.item_ids), labelIds: unpackInt4(r.label_ids), holdout: Array.from(r.holdout ?? '', (c) => c === '1') };
+/** How many items carry each label as their current label (label id → count). */
+export async function countLabels(db: Executor, projectId: number): Promise<Map<number, number>> {
+  const rows = await db
+    .selectFrom('item')
+    .select(['label_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('project_id', '=', projectId)
+    .where('label_id', 'is not', null)
+    .groupBy('label_id')
+    .execute();
+  return new Map(rows.map((r) => [r.label_id!, Number(r.n)]));
 }
 
 /** Items the queue can still hand out by priority (open, not holdout), in id order; packed. */

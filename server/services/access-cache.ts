@@ -7,37 +7,8 @@
  * a user, signing out, a new password) forget everything at once. Changes made through another
  * server sharing the database reach this one within `ttlMs`.
  */
+import { ExpiringMap } from './expiring-map.js';
 import type { Principal, ProjectRole } from './roles.js';
-
-/** A map whose entries expire, holding at most `maxEntries` (the oldest go first). */
-export class ExpiringMap<K, V> {
-  private readonly entries = new Map<K, { value: V; expiresAt: number }>();
-
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries: number,
-  ) {}
-
-  get(key: K): V | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt > Date.now()) return entry.value;
-    this.entries.delete(key);
-    return undefined;
-  }
-
-  /** Remembers `value` for the map's time to live, or until `validUntil` if that comes first. */
-  set(key: K, value: V, validUntil?: Date): void {
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as K);
-    const expiresAt = Math.min(Date.now() + this.ttlMs, validUntil?.getTime() ?? Infinity);
-    this.entries.set(key, { value, expiresAt });
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-}
 
 export class AccessCache {
   /** Credential (hashed, prefixed by its kind) → principal. Unknown credentials are not remembered. */

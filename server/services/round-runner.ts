@@ -21,8 +21,8 @@ import type { JobRecord } from '../repositories/job.repository.js';
 import { labeledWithin } from '../repositories/annotation.repository.js';
 import { listLabels } from '../repositories/label.repository.js';
 import {
+  countLabels,
   itemContents,
-  labeledItems,
   openPoolIds,
   writeScores,
 } from '../repositories/pool.repository.js';
@@ -37,6 +37,7 @@ import {
   saveTimings,
 } from '../repositories/round.repository.js';
 import { writeChunksInParallel } from './chunk-writers.js';
+import { ExpiringMap } from './expiring-map.js';
 import type { EventBus } from './event-bus.js';
 
 /** Rows per scoring write: small enough that no row stays locked for long. */
@@ -83,7 +84,7 @@ export class RoundRunner {
    * current; each round compares against the promoted model, and reading it back from the
    * database (megabytes) would hold up request handling for tens of milliseconds every round.
    */
-  private readonly artifacts = new Map<number, Artifact>();
+  private readonly artifacts = new ExpiringMap<number, Artifact>(Infinity, KEPT_ARTIFACTS);
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -103,17 +104,8 @@ export class RoundRunner {
 
   private async artifactOf(roundId: number): Promise<Artifact | undefined> {
     const artifact = this.artifacts.get(roundId) ?? (await findArtifact(this.db, roundId));
-    if (artifact) this.keepArtifact(roundId, artifact);
+    if (artifact) this.artifacts.set(roundId, artifact);
     return artifact;
-  }
-
-  private keepArtifact(roundId: number, artifact: Artifact): void {
-    this.artifacts.delete(roundId);
-    this.artifacts.set(roundId, artifact);
-    for (const oldest of this.artifacts.keys()) {
-      if (this.artifacts.size <= KEPT_ARTIFACTS) break;
-      this.artifacts.delete(oldest);
-    }
   }
 
   private progress(job: Job, phase: string, fraction: number, extra: { log?: unknown[]; epoch?: RoundProgress['epoch'] } = {}) {
@@ -189,7 +181,7 @@ export class RoundRunner {
       timings,
       artifact: result.model,
     });
-    this.keepArtifact(round.id, result.model);
+    this.artifacts.set(round.id, result.model);
     if (result.promotion.promote) {
       await this.db.transaction().execute(async (trx) => {
         await setPromotedRound(trx, job.project.id, round.id);
@@ -211,7 +203,7 @@ export class RoundRunner {
     const [round, artifact] = await Promise.all([findRound(this.db, roundId), this.artifactOf(roundId)]);
     if (!round || !artifact) throw new Error(`round ${roundId} has no model to score with`);
     this.progress(job, 'loading', 0);
-    const labeled = await labeledItems(this.db, job.project.id);
+    const counts = await countLabels(this.db, job.project.id);
     const pool = await openPoolIds(this.db, job.project.id);
     const inputs = await this.inputs(job, pool);
     const scores = await this.worker.scorePool(
@@ -222,7 +214,7 @@ export class RoundRunner {
         strategy: job.project.strategy as Strategy,
         batch: queueBatch(job.project),
         seed: round.seed * 7919 + record.id,
-        labeledCounts: countPerLabel(job.labelIds, labeled.labelIds),
+        labeledCounts: job.labelIds.map((id) => counts.get(id) ?? 0),
       },
       { signal: job.control.signal, onProgress: this.onWorkerProgress(job) },
     );
@@ -302,14 +294,6 @@ export class RoundRunner {
 
 /** `count` consecutive positions, starting at `from`. */
 const positions = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
-
-/** How many of `labelIds` carry each of the project's labels, in the project's label order. */
-function countPerLabel(projectLabelIds: number[], labelIds: number[]): number[] {
-  const index = new Map(projectLabelIds.map((id, i) => [id, i]));
-  const counts = new Array<number>(projectLabelIds.length).fill(0);
-  for (const id of labelIds) counts[index.get(id)!]++;
-  return counts;
-}
 
 /** Items the batch-aware strategy selects together at the head of the queue: two retraining cycles. */
 function queueBatch(project: ProjectRecord): number {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compareAccuracy, initBackend, runRound, strategyAt, type RoundProgress, type RoundRequest } from '../../../ml/index';
-import { inputs, request, rows, texts } from '../../support/round-request.js';
+import { compareAccuracy, initBackend, runRound, strategyAt, type RoundProgress } from '../../../ml/index';
+import { request, rows, texts } from '../../support/round-request.js';
 
 beforeAll(async () => {
   await initBackend();

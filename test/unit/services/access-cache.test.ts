@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ExpiringMap } from '../../../server/services/access-cache.js';
+import { ExpiringMap } from '../../../server/services/expiring-map.js';
 
 describe('the access cache', () => {
   beforeEach(() => vi.useFakeTimers({ now: new Date('2026-11-22T10:00:00Z') }));

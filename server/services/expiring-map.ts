@@ -1,0 +1,32 @@
+/**
+ * A map whose entries expire (never, with an infinite `ttlMs`), holding at most `maxEntries`:
+ * setting a key makes it the newest, and the oldest go first.
+ */
+export class ExpiringMap<K, V> {
+  private readonly entries = new Map<K, { value: V; expiresAt: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+  ) {}
+
+  get(key: K): V | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt > Date.now()) return entry.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  /** Remembers `value` for the map's time to live, or until `validUntil` if that comes first. */
+  set(key: K, value: V, validUntil?: Date): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as K);
+    const expiresAt = Math.min(Date.now() + this.ttlMs, validUntil?.getTime() ?? Infinity);
+    this.entries.set(key, { value, expiresAt });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
