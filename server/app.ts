@@ -33,6 +33,7 @@ import { ImageFileRepository } from './repositories/image-file.repository.js';
 import { AnnotationService } from './services/annotation.service.js';
 import { DashboardService } from './services/dashboard.service.js';
 import { EventBus } from './services/event-bus.js';
+import { ForegroundWork } from './services/foreground-work.js';
 import { ApiTokenService } from './services/api-token.service.js';
 import { AuditService } from './services/audit.service.js';
 import { AccessCache } from './services/access-cache.js';
@@ -76,6 +77,9 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
   const rounds = new RoundService(deps.db, projects, events);
   /** Who is who and who may do what, shared so that a change through one service is seen by all. */
   const access = new AccessCache();
+  const foreground = new ForegroundWork();
+  const roundWorker = new RoundWorker();
+  roundWorker.yieldTo(foreground);
   return {
     access,
     events,
@@ -87,8 +91,10 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
     annotations: new AnnotationService(deps.db, (count) => events.labelsStored(count)),
     rounds,
     dashboard: new DashboardService(deps.db, projects, rounds),
+    /** Requests in progress: the ML process pauses while there are any. */
+    foreground,
     /** Trains and scores in a low-priority child process, started on first use. */
-    roundWorker: new RoundWorker(),
+    roundWorker,
     images,
     auth: new AuthService(deps.db, access),
     users: new UserService(deps.db, access),
@@ -112,6 +118,16 @@ export function createApp(deps: AppDeps & { services?: Services }) {
   const api = new Hono()
     .use(provideRateLimiters(deps.rateLimits ?? defaultRateLimits))
     .use((c, next) => (c.req.method === 'POST' && streamingUpload.test(c.req.path) ? next() : limitBodies(c, next)))
+    .use(async (c, next) => {
+      // An event stream stays open for as long as its page; it is not work the server is doing.
+      if (c.req.path.endsWith('/events')) return next();
+      const answered = services.foreground.begin();
+      try {
+        await next();
+      } finally {
+        answered();
+      }
+    })
     .use(authenticate(services.auth))
     .use(csrfProtection)
     .use(async (c, next) => {

@@ -14,12 +14,28 @@ import {
   type HashedText,
   type ItemInput,
   type RoundProgress,
+  type SerializedModel,
 } from '../../ml/index.js';
-import type { WorkerInputs, WorkerReply, WorkerRequest } from './ml-process.js';
+import type { ModelRef, WorkerInputs, WorkerReply, WorkerRequest } from './ml-process.js';
 
 if (!process.send) throw new Error('ml-process.child runs as a child process with an IPC channel');
 const reply = (message: WorkerReply) => process.send!(message);
 const hashed = new Map<number, Map<number, HashedText>>();
+/** The last rounds' models by round id: the next round compares against one of them. */
+const models = new Map<number, SerializedModel>();
+const KEPT_MODELS = 3;
+
+function keepModel(roundId: number, model: SerializedModel): void {
+  models.delete(roundId);
+  models.set(roundId, model);
+  for (const oldest of models.keys()) if (models.size > KEPT_MODELS) models.delete(oldest);
+}
+
+/** The referenced model, or undefined when it was neither sent nor kept. */
+function modelOf(ref: ModelRef): SerializedModel | undefined {
+  if (ref.model) keepModel(ref.roundId, ref.model);
+  return models.get(ref.roundId);
+}
 
 function textCache(projectId: number): Map<number, HashedText> {
   let cache = hashed.get(projectId);
@@ -59,13 +75,18 @@ function handle(message: WorkerRequest): WorkerReply {
       return { id: message.id, type: 'done' };
     }
     case 'round': {
-      const { inputs, ...request } = message.request;
-      const result = runRound({ ...request, inputs: inputsOf(inputs), onProgress: progressReporter(message.id) });
+      const { inputs, incumbent: ref, roundId, ...request } = message.request;
+      const incumbent = ref && modelOf(ref);
+      if (ref && !incumbent) return { id: message.id, type: 'missing-model', roundId: ref.roundId };
+      const result = runRound({ ...request, incumbent, inputs: inputsOf(inputs), onProgress: progressReporter(message.id) });
+      keepModel(roundId, result.model);
       return { id: message.id, type: 'round', result, numTensors: tf.memory().numTensors };
     }
     case 'score': {
-      const { inputs, ...request } = message.request;
-      const scores = scorePool({ ...request, inputs: inputsOf(inputs), onProgress: progressReporter(message.id) });
+      const { inputs, model: ref, ...request } = message.request;
+      const model = modelOf(ref);
+      if (!model) return { id: message.id, type: 'missing-model', roundId: ref.roundId };
+      const scores = scorePool({ ...request, model, inputs: inputsOf(inputs), onProgress: progressReporter(message.id) });
       return { id: message.id, type: 'score', scores, numTensors: tf.memory().numTensors };
     }
   }

@@ -1,31 +1,57 @@
 /**
  * Runs rounds and scoring runs in one long-lived child process at the lowest CPU priority, so
  * training and scoring never hold the caller's event loop and yield the cores to requests
- * annotators are waiting on. A process rather than a worker thread because every thread of a
- * process started under `nice` is niced, the garbage collector's helper threads included (a
- * worker thread shares the parent's, which run at normal priority). Texts are sent once per
- * process: `ensureTexts` asks which items the child has not hashed yet and sends only those.
+ * annotators are waiting on; while the server answers requests the child is paused outright
+ * (see yieldTo). A process rather than a worker thread because every thread of a process started
+ * under `nice` is niced, the garbage collector's helper threads included (a worker thread shares
+ * the parent's, which run at normal priority). Texts are sent once per process: `ensureTexts`
+ * asks which items the child has not hashed yet and sends only those. The child also keeps the
+ * last rounds' models, so a round's incumbent (megabytes) rarely crosses over.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ItemInput, PoolScores, RoundProgress, RoundRequest, RoundResult, ScorePoolRequest } from '../../ml/index.js';
+import type { ItemInput, PoolScores, RoundProgress, RoundRequest, RoundResult, ScorePoolRequest, SerializedModel } from '../../ml/index.js';
+import type { ForegroundWork } from '../services/foreground-work.js';
 
-/** Featurizer inputs: texts already in the worker's cache (by item id), or the values themselves. */
-export type WorkerInputs = { kind: 'cached-text'; projectId: number; itemIds: number[] } | { kind: 'values'; values: ItemInput[] };
+/**
+ * Featurizer inputs: texts already in the worker's cache (by item id), or the values themselves.
+ * Item ids travel as an Int32Array: copied in one piece, where a number array is serialised value by value.
+ */
+export type WorkerInputs = { kind: 'cached-text'; projectId: number; itemIds: Int32Array } | { kind: 'values'; values: ItemInput[] };
 
 type WithInputs<T> = Omit<T, 'inputs' | 'onProgress'> & { inputs: WorkerInputs };
 
+/**
+ * A round's model as the child receives it: by round id alone when the child kept it (its last
+ * few rounds' models), with the artifact (megabytes) only when it did not.
+ */
+export interface ModelRef {
+  roundId: number;
+  model?: SerializedModel;
+}
+
+/** Where the host finds a round's model, should the child not have kept it. */
+export interface ModelSource {
+  roundId: number;
+  load: () => Promise<SerializedModel>;
+}
+
+/** A round as the host asks for it: the incumbent by reference; `roundId` names the new model for later rounds. */
+export type WorkerRoundRequest = Omit<WithInputs<RoundRequest>, 'incumbent'> & { roundId: number; incumbent?: ModelRef };
+export type WorkerScoreRequest = Omit<WithInputs<ScorePoolRequest>, 'model'> & { model: ModelRef };
+
 /** Messages between the host and the child; typed arrays survive the channel (advanced serialization). */
 export type WorkerRequest =
-  | { id: number; type: 'missing-texts'; projectId: number; itemIds: number[] }
+  | { id: number; type: 'missing-texts'; projectId: number; itemIds: Int32Array }
   | { id: number; type: 'add-texts'; projectId: number; itemIds: number[]; texts: Array<string | null> }
-  | { id: number; type: 'round'; request: WithInputs<RoundRequest> }
-  | { id: number; type: 'score'; request: WithInputs<ScorePoolRequest> };
+  | { id: number; type: 'round'; request: WorkerRoundRequest }
+  | { id: number; type: 'score'; request: WorkerScoreRequest };
 
 export type WorkerReply =
   | { id: number; type: 'progress'; progress: RoundProgress }
-  | { id: number; type: 'missing-texts'; itemIds: number[] }
+  | { id: number; type: 'missing-texts'; itemIds: Int32Array }
+  | { id: number; type: 'missing-model'; roundId: number }
   | { id: number; type: 'done' }
   | { id: number; type: 'round'; result: RoundResult; numTensors: number }
   | { id: number; type: 'score'; scores: PoolScores; numTensors: number }
@@ -77,6 +103,15 @@ const firstExisting = (paths: string[]) => paths.find((path) => existsSync(path)
  */
 const chrtCommand = firstExisting(['/usr/bin/chrt', '/bin/chrt']);
 const niceCommand = firstExisting(['/usr/bin/nice', '/bin/nice']);
+/** Stopping and continuing a process by signal (SIGSTOP/SIGCONT) is POSIX; elsewhere the child is never paused. */
+const canPause = process.platform !== 'win32';
+/**
+ * A paused child runs again for RUN_MS after MAX_PAUSE_MS of pause even while requests keep
+ * coming, so that a server that is never idle still finishes its rounds (at about a tenth of
+ * the speed).
+ */
+const MAX_PAUSE_MS = 500;
+const RUN_MS = 50;
 
 export class RoundWorker {
   private child: ChildProcess | undefined;
@@ -85,6 +120,59 @@ export class RoundWorker {
 
   /** Tensors alive in the child after its last round (should stay flat across rounds). */
   lastNumTensors: number | null = null;
+
+  private foreground: ForegroundWork | undefined;
+  private paused = false;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  private resumeSoon: NodeJS.Immediate | undefined;
+  /** Until then the child runs whatever the foreground does (see MAX_PAUSE_MS). */
+  private runUntil = 0;
+
+  /**
+   * Pauses the child's work while `foreground` is busy and continues it once idle: requests get
+   * the cores first, and the caches and memory bandwidth too, which a lower priority alone does
+   * not give back (a training step slows a request on the other core down by half).
+   */
+  yieldTo(foreground: ForegroundWork): void {
+    this.foreground = foreground;
+    foreground.onChange((busy) => {
+      if (busy) {
+        clearImmediate(this.resumeSoon);
+        this.resumeSoon = undefined;
+        this.pause();
+      } else {
+        // Not before the events already waiting ran: under load the next request is often among them.
+        this.resumeSoon ??= setImmediate(() => {
+          this.resumeSoon = undefined;
+          this.resume();
+        });
+      }
+    });
+  }
+
+  /** Whether the child is stopped right now (it answers nothing until continued). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  private pause(): void {
+    const child = this.child;
+    if (!canPause || !child || this.paused || this.pending.size === 0 || performance.now() < this.runUntil) return;
+    if (!child.kill('SIGSTOP')) return;
+    this.paused = true;
+    this.pauseTimer = setTimeout(() => {
+      this.resume();
+      this.runUntil = performance.now() + RUN_MS;
+      setTimeout(() => this.foreground?.busy && this.pause(), RUN_MS).unref();
+    }, MAX_PAUSE_MS).unref();
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    clearTimeout(this.pauseTimer);
+    this.child?.kill('SIGCONT');
+  }
 
   private start(): ChildProcess {
     if (this.child) return this.child;
@@ -135,6 +223,7 @@ export class RoundWorker {
   /** Forgets the child and fails whatever it was doing with `error`. */
   private stop(child: ChildProcess, error: Error): void {
     if (this.child !== child) return;
+    this.resume();
     this.child = undefined;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     for (const pending of this.pending.values()) pending.reject(error);
@@ -155,6 +244,7 @@ export class RoundWorker {
       });
       this.hold(child);
       child.send({ ...message, id });
+      if (this.foreground?.busy) this.pause();
     });
   }
 
@@ -162,25 +252,46 @@ export class RoundWorker {
    * Makes sure the child has hashed every listed item of the project; `loadTexts` is called
    * with the ids it lacks (in chunks) and answers their texts in the same order.
    */
-  async ensureTexts(projectId: number, itemIds: number[], loadTexts: (ids: number[]) => Promise<Array<string | null>>): Promise<number> {
+  async ensureTexts(projectId: number, itemIds: Int32Array, loadTexts: (ids: number[]) => Promise<Array<string | null>>): Promise<number> {
     const { itemIds: missing } = await this.call<'missing-texts'>({ type: 'missing-texts', projectId, itemIds });
     for (let start = 0; start < missing.length; start += 20_000) {
-      const ids = missing.slice(start, start + 20_000);
+      const ids = Array.from(missing.subarray(start, start + 20_000));
       await this.call<'done'>({ type: 'add-texts', projectId, itemIds: ids, texts: await loadTexts(ids) });
     }
     return missing.length;
   }
 
-  async runRound(request: Omit<RoundRequest, 'inputs' | 'onProgress'> & { inputs: WorkerInputs }, options: RunOptions = {}): Promise<RoundResult> {
-    const reply = await this.call<'round'>({ type: 'round', request }, options);
+  /**
+   * Trains and scores a round against `incumbent` (loaded only if the child has not kept it);
+   * the child keeps the new model under `roundId` for the rounds after it.
+   */
+  async runRound(request: Omit<WorkerRoundRequest, 'incumbent'> & { incumbent?: ModelSource }, options: RunOptions = {}): Promise<RoundResult> {
+    const { incumbent, ...rest } = request;
+    const reply = await this.callWithModel<'round'>(incumbent, (ref) => ({ type: 'round', request: { ...rest, incumbent: ref } }), options);
     this.lastNumTensors = reply.numTensors;
     return reply.result;
   }
 
-  async scorePool(request: Omit<ScorePoolRequest, 'inputs' | 'onProgress'> & { inputs: WorkerInputs }, options: RunOptions = {}): Promise<PoolScores> {
-    const reply = await this.call<'score'>({ type: 'score', request }, options);
+  /** Scores the pool with the model of round `model.roundId` (loaded only if the child has not kept it). */
+  async scorePool(request: Omit<WorkerScoreRequest, 'model'> & { model: ModelSource }, options: RunOptions = {}): Promise<PoolScores> {
+    const { model, ...rest } = request;
+    const reply = await this.callWithModel<'score'>(model, (ref) => ({ type: 'score', request: { ...rest, model: ref! } }), options);
     this.lastNumTensors = reply.numTensors;
     return reply.scores;
+  }
+
+  /** Asks with the model by reference; asks again with the model itself if the child has not kept it. */
+  private async callWithModel<T extends 'round' | 'score'>(
+    source: ModelSource | undefined,
+    message: (ref: ModelRef | undefined) => Request,
+    options: RunOptions,
+  ): Promise<Extract<WorkerReply, { type: T }>> {
+    let reply: WorkerReply = await this.call<T | 'missing-model'>(message(source && { roundId: source.roundId }), options);
+    if (reply.type === 'missing-model' && source) {
+      reply = await this.call<T | 'missing-model'>(message({ roundId: source.roundId, model: await source.load() }), options);
+    }
+    if (reply.type === 'missing-model') throw new Error(`the ML process lacks the model of round ${reply.roundId}`);
+    return reply as Extract<WorkerReply, { type: T }>;
   }
 
   async close(): Promise<void> {

@@ -9,10 +9,10 @@ import type { CancelSignal, RoundWorker, WorkerInputs } from '../jobs/ml-process
 import {
   type ItemInput,
   type PoolScores,
-  strategyAt,
   type PromotionPolicy,
   type RoundProgress,
   type RoundResult,
+  type SerializedModel,
   type Strategy,
 } from '../../ml/index.js';
 import type { Database, ItemKind } from '../db/schema.js';
@@ -37,7 +37,6 @@ import {
   saveTimings,
 } from '../repositories/round.repository.js';
 import { writeChunksInParallel } from './chunk-writers.js';
-import { ExpiringMap } from './expiring-map.js';
 import type { EventBus } from './event-bus.js';
 
 /** Rows per scoring write: small enough that no row stays locked for long. */
@@ -73,19 +72,7 @@ interface Job {
   started: number;
 }
 
-type Artifact = NonNullable<Awaited<ReturnType<typeof findArtifact>>>;
-
-/** Models kept in memory: the promoted one and the one that may replace it (megabytes each). */
-const KEPT_ARTIFACTS = 2;
-
 export class RoundRunner {
-  /**
-   * Recent rounds' models by round id. A round's model never changes, so a kept one is always
-   * current; each round compares against the promoted model, and reading it back from the
-   * database (megabytes) would hold up request handling for tens of milliseconds every round.
-   */
-  private readonly artifacts = new ExpiringMap<number, Artifact>(Infinity, KEPT_ARTIFACTS);
-
   constructor(
     private readonly db: Kysely<Database>,
     private readonly worker: RoundWorker,
@@ -102,9 +89,13 @@ export class RoundRunner {
     else await this.scoreWithPromoted(record, job);
   }
 
-  private async artifactOf(roundId: number): Promise<Artifact | undefined> {
-    const artifact = this.artifacts.get(roundId) ?? (await findArtifact(this.db, roundId));
-    if (artifact) this.artifacts.set(roundId, artifact);
+  /**
+   * A round's model from the database: only when the ML process has not kept it (the process
+   * keeps the last rounds' models, so this happens after it restarts).
+   */
+  private async modelOf(roundId: number): Promise<SerializedModel> {
+    const artifact = await findArtifact(this.db, roundId);
+    if (!artifact) throw new Error(`round ${roundId} has no model`);
     return artifact;
   }
 
@@ -137,9 +128,8 @@ export class RoundRunner {
     const snapshot = (await findSnapshot(this.db, round.id))!;
     const pool = await openPoolIds(this.db, job.project.id);
     const incumbentId = job.project.promotedRoundId;
-    const incumbent = incumbentId === null ? undefined : await this.artifactOf(incumbentId);
     // Inputs in the order train, holdout, pool: each list's rows are a run of positions.
-    const inputs = await this.inputs(job, [...snapshot.trainItemIds, ...snapshot.holdoutItemIds, ...pool]);
+    const inputs = await this.inputs(job, concatIds(snapshot.trainItemIds, snapshot.holdoutItemIds, pool));
     const trainCount = snapshot.trainItemIds.length;
     const holdoutCount = snapshot.holdoutItemIds.length;
     const loadMs = performance.now() - loadStarted;
@@ -159,7 +149,8 @@ export class RoundRunner {
         params: round.params,
         seed: round.seed,
         batch: queueBatch(job.project),
-        incumbent,
+        roundId: round.id,
+        incumbent: incumbentId === null ? undefined : { roundId: incumbentId, load: () => this.modelOf(incumbentId) },
         promotion: job.project.promotion as PromotionPolicy,
       },
       { signal: job.control.signal, onProgress: this.onWorkerProgress(job) },
@@ -181,7 +172,6 @@ export class RoundRunner {
       timings,
       artifact: result.model,
     });
-    this.artifacts.set(round.id, result.model);
     if (result.promotion.promote) {
       await this.db.transaction().execute(async (trx) => {
         await setPromotedRound(trx, job.project.id, round.id);
@@ -200,15 +190,15 @@ export class RoundRunner {
   private async scoreWithPromoted(record: JobRecord, job: Job): Promise<void> {
     const roundId = job.project.promotedRoundId;
     if (roundId === null) return;
-    const [round, artifact] = await Promise.all([findRound(this.db, roundId), this.artifactOf(roundId)]);
-    if (!round || !artifact) throw new Error(`round ${roundId} has no model to score with`);
+    const round = await findRound(this.db, roundId);
+    if (!round) throw new Error(`round ${roundId} no longer exists`);
     this.progress(job, 'loading', 0);
     const counts = await countLabels(this.db, job.project.id);
     const pool = await openPoolIds(this.db, job.project.id);
-    const inputs = await this.inputs(job, pool);
+    const inputs = await this.inputs(job, concatIds(pool));
     const scores = await this.worker.scorePool(
       {
-        model: artifact,
+        model: { roundId, load: () => this.modelOf(roundId) },
         inputs,
         pool: positions(0, pool.length),
         strategy: job.project.strategy as Strategy,
@@ -226,14 +216,14 @@ export class RoundRunner {
    * An item may appear twice (labeled, yet open for another annotator's label); that costs a
    * duplicate row, where de-duplicating a hundred thousand ids would hold up request handling.
    */
-  private async inputs(job: Job, itemIds: number[]): Promise<WorkerInputs> {
+  private async inputs(job: Job, itemIds: Int32Array): Promise<WorkerInputs> {
     if (job.project.kind === 'text') {
       await this.worker.ensureTexts(job.project.id, itemIds, async (ids) => (await itemContents(this.db, ids)).map((c) => c.text));
       return { kind: 'cached-text', projectId: job.project.id, itemIds };
     }
     const values: ItemInput[] = [];
     for (let start = 0; start < itemIds.length; start += 5_000) {
-      const contents = await itemContents(this.db, itemIds.slice(start, start + 5_000));
+      const contents = await itemContents(this.db, Array.from(itemIds.subarray(start, start + 5_000)));
       for (const content of contents) values.push(await this.inputOf(job.project.kind, content));
       this.progress(job, 'loading', start / itemIds.length);
     }
@@ -259,18 +249,19 @@ export class RoundRunner {
   private async writePool(job: Job, record: JobRecord, roundId: number, pool: number[], scores: PoolScores): Promise<void> {
     const order = scores.order;
     const offset = record.id * 4;
-    const chunks: number[][] = [];
-    for (let start = 0; start < order.length; start += WRITE_CHUNK) chunks.push(Array.from(order.subarray(start, start + WRITE_CHUNK)));
+    const chunks: Int32Array[] = [];
+    for (let start = 0; start < order.length; start += WRITE_CHUNK) chunks.push(order.subarray(start, start + WRITE_CHUNK));
     let written = 0;
     const head = queueHead(job.project);
-    const writeChunk = async (slice: number[], first: boolean, ranked: boolean) => {
+    const writeChunk = async (slice: Int32Array, first: boolean, ranked: boolean) => {
       await writeScores(this.db, roundId, {
-        itemIds: slice.map((i) => pool[i]),
-        scores: slice.map((i) => (Number.isNaN(scores.score[i]) ? null : scores.score[i])),
-        priorities: ranked ? slice.map((i) => offset + scores.priority[i]) : null,
-        strategies: slice.map((i) => strategyAt(scores, i)),
-        suggestionLabelIds: slice.map((i) => job.labelIds[scores.suggestion[i]]),
-        confidences: slice.map((i) => scores.confidence[i]),
+        itemIds: Int32Array.from(slice, (i) => pool[i]),
+        scores: Float32Array.from(slice, (i) => scores.score[i]),
+        priorities: ranked ? Float64Array.from(slice, (i) => offset + scores.priority[i]) : null,
+        strategies: Uint8Array.from(slice, (i) => scores.strategy[i]),
+        strategyNames: scores.strategies,
+        suggestionLabelIds: Int32Array.from(slice, (i) => job.labelIds[scores.suggestion[i]]),
+        confidences: Float32Array.from(slice, (i) => scores.confidence[i]),
       });
       written += slice.length;
       this.progress(job, 'writing', written / order.length);
@@ -290,6 +281,17 @@ export class RoundRunner {
     });
     this.events.publish(job.project.id, { type: 'queue', roundId, scored: written, complete: true });
   }
+}
+
+/** The lists one after the other. */
+function concatIds(...lists: readonly number[][]): Int32Array {
+  const ids = new Int32Array(lists.reduce((sum, list) => sum + list.length, 0));
+  let at = 0;
+  for (const list of lists) {
+    ids.set(list, at);
+    at += list.length;
+  }
+  return ids;
 }
 
 /** `count` consecutive positions, starting at `from`. */

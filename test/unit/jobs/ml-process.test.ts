@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CancelledError, CancelSignal, RoundWorker } from '../../../server/jobs/ml-process.js';
+import { ForegroundWork } from '../../../server/services/foreground-work.js';
 import { inputs, request, texts } from '../../support/round-request.js';
 
 describe('RoundWorker', () => {
@@ -7,35 +8,71 @@ describe('RoundWorker', () => {
   afterAll(() => worker.close());
 
   it('hashes each text once per process and runs rounds off the main thread', async () => {
-    const ids = texts.map((_, i) => 1000 + i);
+    const ids = Int32Array.from(texts, (_, i) => 1000 + i);
     const loads: number[][] = [];
     const load = async (wanted: number[]) => {
       loads.push(wanted);
       return wanted.map((id) => texts[id - 1000].text);
     };
     expect(await worker.ensureTexts(7, ids, load)).toBe(150);
-    expect(await worker.ensureTexts(7, [...ids, 2000], async (wanted) => (loads.push(wanted), ['extra text']))).toBe(1);
+    expect(await worker.ensureTexts(7, Int32Array.of(...ids, 2000), async (wanted) => (loads.push(wanted), ['extra text']))).toBe(1);
     expect(loads.map((l) => l.length)).toEqual([150, 1]);
 
-    const { inputs: _inputs, onProgress: _onProgress, ...rest } = request();
+    const { inputs: _inputs, onProgress: _onProgress, incumbent: _incumbent, ...rest } = request();
     const progress: string[] = [];
     const result = await worker.runRound(
-      { ...rest, inputs: { kind: 'cached-text', projectId: 7, itemIds: ids } },
+      { ...rest, roundId: 1, inputs: { kind: 'cached-text', projectId: 7, itemIds: ids } },
       { onProgress: (p) => progress.push(p.phase) },
     );
     expect(result.metrics!.accuracy).toBeGreaterThan(0.9);
     expect(progress).toContain('training');
     const tensorsAfterFirst = worker.lastNumTensors;
-    await worker.runRound({ ...rest, inputs: { kind: 'cached-text', projectId: 7, itemIds: ids } });
+    await worker.runRound({ ...rest, roundId: 2, inputs: { kind: 'cached-text', projectId: 7, itemIds: ids } });
     expect(worker.lastNumTensors).toBe(tensorsAfterFirst);
   });
 
   it('stops a round on cancel', async () => {
     const signal = new CancelSignal();
     signal.cancel();
-    const { inputs: _inputs, onProgress: _onProgress, ...rest } = request();
+    const { inputs: _inputs, onProgress: _onProgress, incumbent: _incumbent, ...rest } = request();
     await expect(
-      worker.runRound({ ...rest, inputs: { kind: 'values', values: inputs } }, { signal }),
+      worker.runRound({ ...rest, roundId: 3, inputs: { kind: 'values', values: inputs } }, { signal }),
     ).rejects.toBeInstanceOf(CancelledError);
+  });
+
+  it('sends a model to the process only when the process has not kept it', async () => {
+    const { inputs: _inputs, onProgress: _onProgress, incumbent: _incumbent, ...rest } = request();
+    const values = { kind: 'values', values: inputs } as const;
+    const first = await worker.runRound({ ...rest, roundId: 11, inputs: values });
+    let loads = 0;
+    const incumbent = { roundId: 11, load: async () => (loads++, first.model) };
+    const second = await worker.runRound({ ...rest, roundId: 12, inputs: values, incumbent });
+    expect(loads).toBe(0);
+    expect(second.comparison?.count).toBe(30);
+    await worker.close(); // a new process keeps nothing
+    const third = await worker.runRound({ ...rest, roundId: 13, inputs: values, incumbent });
+    expect(loads).toBe(1);
+    expect(third.comparison).toEqual(second.comparison);
+  });
+
+  it.skipIf(process.platform === 'win32')('pauses its work while the server answers requests, and goes on once idle', async () => {
+    const foreground = new ForegroundWork();
+    const yielding = new RoundWorker();
+    yielding.yieldTo(foreground);
+    try {
+      const load = async (wanted: number[]) => wanted.map((id) => `text ${id}`);
+      await yielding.ensureTexts(1, Int32Array.of(1, 2, 3), load); // started and warm
+      const answered = foreground.begin();
+      let done = false;
+      const work = yielding.ensureTexts(1, Int32Array.of(1, 2, 3, 4), load).then(() => (done = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(yielding.isPaused).toBe(true);
+      expect(done).toBe(false);
+      answered();
+      await work;
+      expect(yielding.isPaused).toBe(false);
+    } finally {
+      await yielding.close();
+    }
   });
 });

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ForegroundWork } from '../../../server/services/foreground-work.js';
+
+describe('ForegroundWork', () => {
+  it('is busy from the first request in progress to the last one answered', () => {
+    const work = new ForegroundWork();
+    const changes: boolean[] = [];
+    work.onChange((busy) => changes.push(busy));
+    const first = work.begin();
+    const second = work.begin();
+    expect(work.busy).toBe(true);
+    first();
+    first(); // answering twice counts once
+    expect(work.busy).toBe(true);
+    second();
+    expect(work.busy).toBe(false);
+    expect(changes).toEqual([true, false]);
+  });
+
+  it('stops telling a listener that unsubscribed', () => {
+    const work = new ForegroundWork();
+    const changes: boolean[] = [];
+    const off = work.onChange((busy) => changes.push(busy));
+    work.begin()();
+    off();
+    work.begin()();
+    expect(changes).toEqual([true, false]);
+  });
+});
