@@ -107,10 +107,10 @@ const niceCommand = firstExisting(['/usr/bin/nice', '/bin/nice']);
 const canPause = process.platform !== 'win32';
 /**
  * A paused child runs again for RUN_MS after MAX_PAUSE_MS of pause even while requests keep
- * coming, so that a server that is never idle still finishes its rounds (at about a tenth of
- * the speed).
+ * coming, so that a server that is never idle still finishes its rounds (with at least a
+ * quarter of a core).
  */
-const MAX_PAUSE_MS = 500;
+const MAX_PAUSE_MS = 150;
 const RUN_MS = 50;
 
 export class RoundWorker {
