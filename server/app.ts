@@ -106,7 +106,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
 
 /** The background job loop (retraining rounds, scoring runs) over the app's services. */
 export function createJobRunner(db: Kysely<Database>, services: Services, options?: JobRunnerOptions): JobRunner {
-  const runner = new RoundRunner(db, services.roundWorker, services.images, services.events);
+  const runner = new RoundRunner(db, services.roundWorker, services.images, services.events, services.foreground);
   return new JobRunner(db, services.rounds, runner, services.events, options);
 }
 

@@ -2,7 +2,8 @@
  * Runs `write(i)` once for every chunk index 1..count−1 (chunk 0 is the caller's), taking indices
  * in order, with up to `writers` at a time. Writer 0 always writes; the others first ask
  * `mayHelp()` and, while it answers no, wait `pauseMs` and ask again, so background writes can
- * stand aside for foreground work.
+ * stand aside for foreground work. Every writer awaits `beforeWrite()` (if given) before each
+ * chunk it takes: a moment when the foreground can spare the database.
  */
 export async function writeChunksInParallel(options: {
   count: number;
@@ -10,6 +11,7 @@ export async function writeChunksInParallel(options: {
   mayHelp: () => Promise<boolean>;
   pauseMs: number;
   cancelled: () => boolean;
+  beforeWrite?: () => Promise<void>;
   write: (index: number) => Promise<void>;
 }): Promise<void> {
   let next = 1;
@@ -20,7 +22,8 @@ export async function writeChunksInParallel(options: {
         await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
         continue;
       }
-      // Another writer may have taken the last chunk while this one asked.
+      await options.beforeWrite?.();
+      // Another writer may have taken the last chunk while this one waited.
       if (next >= options.count) break;
       await options.write(next++);
     }

@@ -23,6 +23,20 @@ export class ForegroundWork {
     };
   }
 
+  /** Resolves once no request is in progress, or after `maxWaitMs` at the latest. */
+  whenIdle(maxWaitMs: number): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        resolve();
+      };
+      const timer = setTimeout(done, maxWaitMs);
+      const off = this.onChange((busy) => busy || done());
+    });
+  }
+
   /** Called on every change between idle and busy; answers the function that unsubscribes. */
   onChange(listener: Listener): () => void {
     this.listeners.add(listener);

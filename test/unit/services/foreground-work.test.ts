@@ -26,4 +26,22 @@ describe('ForegroundWork', () => {
     work.begin()();
     expect(changes).toEqual([true, false]);
   });
+
+  it('tells background work when it may go: at once when idle, else at the last answer or after the wait', async () => {
+    const work = new ForegroundWork();
+    let resolved = false;
+    await work.whenIdle(10_000); // idle: no wait
+    const answered = work.begin();
+    const waiting = work.whenIdle(10_000).then(() => (resolved = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(resolved).toBe(false);
+    answered();
+    await waiting;
+    const stillBusy = work.begin();
+    const started = performance.now();
+    await work.whenIdle(30);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(25);
+    stillBusy();
+  });
 });
+
