@@ -1,6 +1,7 @@
 /**
  * Requests this server is answering right now, and whether it is busy (any at all). Background
- * work that competes with them for the cores (the ML process) pauses while the server is busy.
+ * work that competes with them for the cores waits for idle moments: the ML process pauses
+ * while the server is busy, and score chunks wait for a moment without requests.
  */
 type Listener = (busy: boolean) => void;
 
