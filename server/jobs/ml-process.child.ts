@@ -16,24 +16,18 @@ import {
   type RoundProgress,
   type SerializedModel,
 } from '../../ml/index.js';
+import { ExpiringMap } from '../services/expiring-map.js';
 import type { ModelRef, WorkerInputs, WorkerReply, WorkerRequest } from './ml-process.js';
 
 if (!process.send) throw new Error('ml-process.child runs as a child process with an IPC channel');
 const reply = (message: WorkerReply) => process.send!(message);
 const hashed = new Map<number, Map<number, HashedText>>();
 /** The last rounds' models by round id: the next round compares against one of them. */
-const models = new Map<number, SerializedModel>();
-const KEPT_MODELS = 3;
-
-function keepModel(roundId: number, model: SerializedModel): void {
-  models.delete(roundId);
-  models.set(roundId, model);
-  for (const oldest of models.keys()) if (models.size > KEPT_MODELS) models.delete(oldest);
-}
+const models = new ExpiringMap<number, SerializedModel>(Infinity, 3);
 
 /** The referenced model, or undefined when it was neither sent nor kept. */
 function modelOf(ref: ModelRef): SerializedModel | undefined {
-  if (ref.model) keepModel(ref.roundId, ref.model);
+  if (ref.model) models.set(ref.roundId, ref.model);
   return models.get(ref.roundId);
 }
 
@@ -79,7 +73,7 @@ function handle(message: WorkerRequest): WorkerReply {
       const incumbent = ref && modelOf(ref);
       if (ref && !incumbent) return { id: message.id, type: 'missing-model', roundId: ref.roundId };
       const result = runRound({ ...request, incumbent, inputs: inputsOf(inputs), onProgress: progressReporter(message.id) });
-      keepModel(roundId, result.model);
+      models.set(roundId, result.model);
       return { id: message.id, type: 'round', result, numTensors: tf.memory().numTensors };
     }
     case 'score': {

@@ -3,6 +3,12 @@ import { CancelledError, CancelSignal, RoundWorker } from '../../../server/jobs/
 import { ForegroundWork } from '../../../server/services/foreground-work.js';
 import { inputs, request, texts } from '../../support/round-request.js';
 
+/** A round request without what the worker takes separately (inputs, progress, incumbent). */
+function workerRequest() {
+  const { inputs: _inputs, onProgress: _onProgress, incumbent: _incumbent, ...rest } = request();
+  return rest;
+}
+
 describe('RoundWorker', () => {
   const worker = new RoundWorker();
   afterAll(() => worker.close());
@@ -18,7 +24,7 @@ describe('RoundWorker', () => {
     expect(await worker.ensureTexts(7, Int32Array.of(...ids, 2000), async (wanted) => (loads.push(wanted), ['extra text']))).toBe(1);
     expect(loads.map((l) => l.length)).toEqual([150, 1]);
 
-    const { inputs: _inputs, onProgress: _onProgress, incumbent: _incumbent, ...rest } = request();
+    const rest = workerRequest();
     const progress: string[] = [];
     const result = await worker.runRound(
       { ...rest, roundId: 1, inputs: { kind: 'cached-text', projectId: 7, itemIds: ids } },
@@ -34,14 +40,14 @@ describe('RoundWorker', () => {
   it('stops a round on cancel', async () => {
     const signal = new CancelSignal();
     signal.cancel();
-    const { inputs: _inputs, onProgress: _onProgress, incumbent: _incumbent, ...rest } = request();
+    const rest = workerRequest();
     await expect(
       worker.runRound({ ...rest, roundId: 3, inputs: { kind: 'values', values: inputs } }, { signal }),
     ).rejects.toBeInstanceOf(CancelledError);
   });
 
   it('sends a model to the process only when the process has not kept it', async () => {
-    const { inputs: _inputs, onProgress: _onProgress, incumbent: _incumbent, ...rest } = request();
+    const rest = workerRequest();
     const values = { kind: 'values', values: inputs } as const;
     const first = await worker.runRound({ ...rest, roundId: 11, inputs: values });
     let loads = 0;
