@@ -111,6 +111,13 @@ export interface RoundTable {
   finished_at: Date | null;
 }
 
+/** A round's model weights, in parts written one statement each (rounds saved earlier have `round.artifact_weights`). */
+export interface RoundWeightsTable {
+  round_id: number;
+  part: number;
+  bytes: Uint8Array;
+}
+
 export interface JobTable {
   job_id: Generated<number>;
   project_id: number;
@@ -207,6 +214,7 @@ export interface Database {
   skip: SkipTable;
   lease: LeaseTable;
   round: RoundTable;
+  round_weights: RoundWeightsTable;
   job: JobTable;
   app_user: AppUserTable;
   project_member: ProjectMemberTable;

@@ -161,9 +161,11 @@ export interface RoundOutcome {
   metrics: unknown;
   comparison: unknown;
   timings: Record<string, number>;
-  artifact: { json: string; weights: Uint8Array };
+  /** The model's description; its weights are saved before, in parts (saveWeightsPart). */
+  artifactJson: string;
 }
 
+/** Finishes a round: from here on it has a model (whose weight parts must all be saved already). */
 export async function saveOutcome(db: Executor, roundId: number, outcome: RoundOutcome): Promise<void> {
   await db
     .updateTable('round')
@@ -171,12 +173,21 @@ export async function saveOutcome(db: Executor, roundId: number, outcome: RoundO
       metrics: JSON.stringify(outcome.metrics),
       comparison: JSON.stringify(outcome.comparison),
       timings: JSON.stringify(outcome.timings),
-      artifact_json: outcome.artifact.json,
-      artifact_weights: outcome.artifact.weights,
+      artifact_json: outcome.artifactJson,
       finished_at: sql`now()`,
     })
     .where('round_id', '=', roundId)
     .execute();
+}
+
+/** Forgets the weight parts an earlier attempt at the round saved. */
+export async function deleteWeights(db: Executor, roundId: number): Promise<void> {
+  await db.deleteFrom('round_weights').where('round_id', '=', roundId).execute();
+}
+
+/** Part `part` (from 0) of a round's weights. */
+export async function saveWeightsPart(db: Executor, roundId: number, part: number, bytes: Uint8Array): Promise<void> {
+  await db.insertInto('round_weights').values({ round_id: roundId, part, bytes }).execute();
 }
 
 export async function saveTimings(db: Executor, roundId: number, timings: Record<string, number>): Promise<void> {
@@ -187,12 +198,21 @@ export async function markPromoted(db: Executor, roundId: number): Promise<void>
   await db.updateTable('round').set({ promoted_at: sql`now()` }).where('round_id', '=', roundId).execute();
 }
 
+/** Whether the round finished training (and so has a model to load or promote). */
+export async function hasArtifact(db: Executor, roundId: number): Promise<boolean> {
+  const row = await db.selectFrom('round').select('round_id').where('round_id', '=', roundId).where('artifact_json', 'is not', null).executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function findArtifact(db: Executor, roundId: number): Promise<{ json: string; weights: Uint8Array } | undefined> {
   const row = await db
     .selectFrom('round')
     .select(['artifact_json', 'artifact_weights'])
     .where('round_id', '=', roundId)
     .executeTakeFirst();
-  if (!row?.artifact_json || !row.artifact_weights) return undefined;
-  return { json: row.artifact_json, weights: new Uint8Array(row.artifact_weights) };
+  if (!row?.artifact_json) return undefined;
+  if (row.artifact_weights) return { json: row.artifact_json, weights: new Uint8Array(row.artifact_weights) };
+  const parts = await db.selectFrom('round_weights').select('bytes').where('round_id', '=', roundId).orderBy('part').execute();
+  // A buffer of its own (Buffer.concat may hand out a slice of a shared pool).
+  return { json: row.artifact_json, weights: new Uint8Array(Buffer.concat(parts.map((p) => p.bytes))) };
 }

@@ -34,6 +34,8 @@ import {
   markPromoted,
   saveOutcome,
   freezeSnapshot,
+  deleteWeights,
+  saveWeightsPart,
   saveTimings,
 } from '../repositories/round.repository.js';
 import { writeChunksInParallel } from './chunk-writers.js';
@@ -45,6 +47,8 @@ import type { ForegroundWork } from './foreground-work.js';
  * written between two requests is done before it slows many down (about 15 ms under load).
  */
 const WRITE_CHUNK = 500;
+/** Bytes of model weights per statement. */
+const WEIGHTS_PART = 1 << 20;
 /** Longest a chunk waits for a moment without requests on this server before it goes anyway. */
 const WRITE_WAIT_MS = 150;
 /**
@@ -173,11 +177,12 @@ export class RoundRunner {
       evaluateMs: result.timings.evaluateMs,
       scoreMs: result.timings.scoreMs,
     };
+    await this.saveWeights(round.id, result.model.weights);
     await saveOutcome(this.db, round.id, {
       metrics,
       comparison: { ...result.comparison, promoted: result.promotion.promote, reason: result.promotion.reason },
       timings,
-      artifact: result.model,
+      artifactJson: result.model.json,
     });
     if (result.promotion.promote) {
       await this.db.transaction().execute(async (trx) => {
@@ -192,6 +197,18 @@ export class RoundRunner {
     const writeStarted = performance.now();
     if (result.scores && servingRoundId !== null) await this.writePool(job, record, servingRoundId, pool, result.scores);
     await saveTimings(this.db, round.id, { ...timings, writeMs: performance.now() - writeStarted });
+  }
+
+  /**
+   * The model's weights in parts, each at a moment when the server answers no request: a model
+   * trained on many labels weighs megabytes, and commits of labels wait behind its log records.
+   */
+  private async saveWeights(roundId: number, weights: Uint8Array): Promise<void> {
+    await deleteWeights(this.db, roundId);
+    for (let part = 0; part * WEIGHTS_PART < weights.length; part++) {
+      await this.foreground.whenIdle(WRITE_WAIT_MS);
+      await saveWeightsPart(this.db, roundId, part, weights.subarray(part * WEIGHTS_PART, (part + 1) * WEIGHTS_PART));
+    }
   }
 
   private async scoreWithPromoted(record: JobRecord, job: Job): Promise<void> {
@@ -277,7 +294,10 @@ export class RoundRunner {
     // The head of the queue first, on its own; then the rest with writers in parallel (the
     // database, not this process, is the bottleneck), all but the first standing aside while
     // annotators are at work, and every chunk waiting for a moment without requests.
-    if (chunks.length > 0) await writeChunk(chunks[0], true, true);
+    if (chunks.length > 0) {
+      await this.foreground.whenIdle(WRITE_WAIT_MS);
+      await writeChunk(chunks[0], true, true);
+    }
     await writeChunksInParallel({
       count: chunks.length,
       writers: WRITERS,

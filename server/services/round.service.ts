@@ -15,7 +15,7 @@ import {
 import { setAuditActor } from '../repositories/audit.repository.js';
 import { lockProject, setPromotedRound } from '../repositories/project.repository.js';
 import {
-  findArtifact,
+  hasArtifact,
   findRound,
   insertRound,
   listRounds,
@@ -111,7 +111,7 @@ export class RoundService {
    */
   async promote(projectId: number, roundId: number, actor = 'system'): Promise<Round> {
     const round = await this.get(projectId, roundId);
-    if (!(await findArtifact(this.db, roundId))) {
+    if (!(await hasArtifact(this.db, roundId))) {
       throw new ConflictError('round_not_trained', `Round ${round.number} has no trained model (${round.status})`);
     }
     await this.db.transaction().execute(async (trx) => {

@@ -20,6 +20,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { hashText, initBackend, loadModel, predictProba } from '../../ml/index';
 import { createRandom, permutation } from '../../ml/seeded-random';
+import { findArtifact } from '../../server/repositories/round.repository';
 import { formatLatency, percentile, runAnnotators } from './annotator-load.js';
 import { type BenchServer, benchUsers, freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
 
@@ -366,10 +367,11 @@ async function honesty(rows: Row[]): Promise<void> {
     if (finalRound.id !== final.roundId) throw new Error('the final round is not on the dashboard');
 
     const db = openDb(databaseUrl);
-    const artifact = await db.selectFrom('round').select(['artifact_json', 'artifact_weights']).where('round_id', '=', final.roundId).executeTakeFirstOrThrow();
+    const artifact = await findArtifact(db, final.roundId);
     await db.destroy();
+    if (!artifact) throw new Error('the final round has no model');
     await initBackend();
-    const model = loadModel({ json: artifact.artifact_json, weights: new Uint8Array(artifact.artifact_weights) });
+    const model = loadModel(artifact);
     const probabilities = predictProba(model, test.map((row) => hashText(row.text)));
     const index = new Map(model.labels.map((label, i) => [label, i]));
     const correct = probabilities.filter((row, i) => row.indexOf(Math.max(...row)) === index.get(test[i].label)).length;

@@ -165,7 +165,7 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
     }
   });
 
-  it('keeps the current model when the project never promotes, and rolls back on request', async () => {
+  it('keeps the current model when the project never promotes, and rolls back on request, also after a restart', async () => {
     await launch();
     await t.jobs.runOnce();
     await t.call('PATCH', `/api/projects/${projectId}`, { promotion: 'never' });
@@ -177,7 +177,12 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
     const suggestionRounds = async () =>
       (await query(sql<{ round: number | null }>`select distinct score_round_id as round from item where project_id = ${projectId} and open and not holdout`)).map((r) => r.round);
     expect(await suggestionRounds()).toEqual([first.id]);
+    const suggestions = () =>
+      query(sql`select item_id, suggestion_label_id, suggestion_confidence from item where project_id = ${projectId} and open and not holdout order by item_id`);
+    const firstSuggestions = await suggestions();
 
+    // After a restart of the ML process, the models come back from the database.
+    await t.services.roundWorker.close();
     const promoted = await t.call('POST', `/api/projects/${projectId}/rounds/${second.id}/promote`);
     expect(promoted.status).toBe(200);
     expect(await t.jobs.runOnce()).toBe(1);
@@ -185,9 +190,11 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
     [first, second] = await rounds();
     expect([first.promoted, second.promoted]).toEqual([false, true]);
 
+    await t.services.roundWorker.close();
     await t.call('POST', `/api/projects/${projectId}/rounds/${first.id}/promote`);
     await t.jobs.runOnce();
     expect(await suggestionRounds()).toEqual([first.id]);
+    expect(await suggestions()).toEqual(firstSuggestions);
     expect((await t.call('GET', `/api/projects/${projectId}`)).body.promotedRoundId).toBe(first.id);
   });
 
