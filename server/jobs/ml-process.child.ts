@@ -72,9 +72,16 @@ function handle(message: WorkerRequest): WorkerReply {
       const { inputs, incumbent: ref, roundId, ...request } = message.request;
       const incumbent = ref && modelOf(ref);
       if (ref && !incumbent) return { id: message.id, type: 'missing-model', roundId: ref.roundId };
-      const result = runRound({ ...request, incumbent, inputs: inputsOf(inputs), onProgress: progressReporter(message.id) });
-      models.set(roundId, result.model);
-      return { id: message.id, type: 'round', result, numTensors: tf.memory().numTensors };
+      const { model, ...result } = runRound({ ...request, incumbent, inputs: inputsOf(inputs), onProgress: progressReporter(message.id) });
+      models.set(roundId, model);
+      const summary = { json: model.json, weightBytes: model.weights.length };
+      return { id: message.id, type: 'round', result: { ...result, model: summary }, numTensors: tf.memory().numTensors };
+    }
+    case 'weights': {
+      const model = models.get(message.roundId);
+      if (!model) return { id: message.id, type: 'missing-model', roundId: message.roundId };
+      // A copy: a view would carry its whole buffer across the channel.
+      return { id: message.id, type: 'weights', bytes: model.weights.slice(message.from, message.to) };
     }
     case 'score': {
       const { inputs, model: ref, ...request } = message.request;

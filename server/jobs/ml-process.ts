@@ -6,7 +6,8 @@
  * under `nice` is niced, the garbage collector's helper threads included (a worker thread shares
  * the parent's, which run at normal priority). Texts are sent once per process: `ensureTexts`
  * asks which items the child has not hashed yet and sends only those. The child also keeps the
- * last rounds' models, so a round's incumbent (megabytes) rarely crosses over.
+ * last rounds' models, so a round's incumbent (megabytes) rarely crosses over, and a new model's
+ * weights cross in parts, as the host saves them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -41,19 +42,27 @@ export interface ModelSource {
 export type WorkerRoundRequest = Omit<WithInputs<RoundRequest>, 'incumbent'> & { roundId: number; incumbent?: ModelRef };
 export type WorkerScoreRequest = Omit<WithInputs<ScorePoolRequest>, 'model'> & { model: ModelRef };
 
+/**
+ * A round's result as the host receives it: the new model's weights (megabytes) stay in the child,
+ * which keeps the model, until the host reads them in parts (readWeights).
+ */
+export type WorkerRoundResult = Omit<RoundResult, 'model'> & { model: { json: string; weightBytes: number } };
+
 /** Messages between the host and the child; typed arrays survive the channel (advanced serialization). */
 export type WorkerRequest =
   | { id: number; type: 'missing-texts'; projectId: number; itemIds: Int32Array }
   | { id: number; type: 'add-texts'; projectId: number; itemIds: number[]; texts: Array<string | null> }
   | { id: number; type: 'round'; request: WorkerRoundRequest }
-  | { id: number; type: 'score'; request: WorkerScoreRequest };
+  | { id: number; type: 'score'; request: WorkerScoreRequest }
+  | { id: number; type: 'weights'; roundId: number; from: number; to: number };
 
 export type WorkerReply =
   | { id: number; type: 'progress'; progress: RoundProgress }
   | { id: number; type: 'missing-texts'; itemIds: Int32Array }
   | { id: number; type: 'missing-model'; roundId: number }
   | { id: number; type: 'done' }
-  | { id: number; type: 'round'; result: RoundResult; numTensors: number }
+  | { id: number; type: 'round'; result: WorkerRoundResult; numTensors: number }
+  | { id: number; type: 'weights'; bytes: Uint8Array }
   | { id: number; type: 'score'; scores: PoolScores; numTensors: number }
   | { id: number; type: 'error'; message: string };
 
@@ -265,11 +274,18 @@ export class RoundWorker {
    * Trains and scores a round against `incumbent` (loaded only if the child has not kept it);
    * the child keeps the new model under `roundId` for the rounds after it.
    */
-  async runRound(request: Omit<WorkerRoundRequest, 'incumbent'> & { incumbent?: ModelSource }, options: RunOptions = {}): Promise<RoundResult> {
+  async runRound(request: Omit<WorkerRoundRequest, 'incumbent'> & { incumbent?: ModelSource }, options: RunOptions = {}): Promise<WorkerRoundResult> {
     const { incumbent, ...rest } = request;
     const reply = await this.callWithModel<'round'>(incumbent, (ref) => ({ type: 'round', request: { ...rest, incumbent: ref } }), options);
     this.lastNumTensors = reply.numTensors;
     return reply.result;
+  }
+
+  /** Bytes `from` to `to` of the weights of a model the child trained and kept (see WorkerRoundResult). */
+  async readWeights(roundId: number, from: number, to: number): Promise<Uint8Array> {
+    const reply = await this.call<'weights' | 'missing-model'>({ type: 'weights', roundId, from, to });
+    if (reply.type === 'missing-model') throw new Error(`the ML process no longer has the model of round ${roundId}`);
+    return reply.bytes;
   }
 
   /** Scores the pool with the model of round `model.roundId` (loaded only if the child has not kept it). */

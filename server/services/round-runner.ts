@@ -147,7 +147,7 @@ export class RoundRunner {
     this.progress(job, 'loading', 1);
 
     const labelIndex = new Map(job.labelIds.map((id, i) => [id, i]));
-    const result: RoundResult = await this.worker.runRound(
+    const result = await this.worker.runRound(
       {
         kind: job.project.kind,
         labels: job.labelNames,
@@ -177,7 +177,7 @@ export class RoundRunner {
       evaluateMs: result.timings.evaluateMs,
       scoreMs: result.timings.scoreMs,
     };
-    await this.saveWeights(round.id, result.model.weights);
+    await this.saveWeights(round.id, result.model.weightBytes);
     await saveOutcome(this.db, round.id, {
       metrics,
       comparison: { ...result.comparison, promoted: result.promotion.promote, reason: result.promotion.reason },
@@ -200,14 +200,17 @@ export class RoundRunner {
   }
 
   /**
-   * The model's weights in parts, each at a moment when the server answers no request: a model
-   * trained on many labels weighs megabytes, and commits of labels wait behind its log records.
+   * The new model's weights, read from the ML process and saved in parts, each at a moment when
+   * the server answers no request: a model trained on many labels weighs megabytes, and commits
+   * of labels wait behind its log records (and requests behind its copy into this process).
    */
-  private async saveWeights(roundId: number, weights: Uint8Array): Promise<void> {
+  private async saveWeights(roundId: number, weightBytes: number): Promise<void> {
     await deleteWeights(this.db, roundId);
-    for (let part = 0; part * WEIGHTS_PART < weights.length; part++) {
+    for (let part = 0; part * WEIGHTS_PART < weightBytes; part++) {
       await this.foreground.whenIdle(WRITE_WAIT_MS);
-      await saveWeightsPart(this.db, roundId, part, weights.subarray(part * WEIGHTS_PART, (part + 1) * WEIGHTS_PART));
+      const from = part * WEIGHTS_PART;
+      const bytes = await this.worker.readWeights(roundId, from, Math.min(from + WEIGHTS_PART, weightBytes));
+      await saveWeightsPart(this.db, roundId, part, bytes);
     }
   }
 

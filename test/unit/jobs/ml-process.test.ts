@@ -46,12 +46,21 @@ describe('RoundWorker', () => {
     ).rejects.toBeInstanceOf(CancelledError);
   });
 
-  it('sends a model to the process only when the process has not kept it', async () => {
+  it('hands a new model over in parts, and sends a model to the process only when the process has not kept it', async () => {
     const rest = workerRequest();
     const values = { kind: 'values', values: inputs } as const;
     const first = await worker.runRound({ ...rest, roundId: 11, inputs: values });
+    const size = first.model.weightBytes;
+    const whole = await worker.readWeights(11, 0, size);
+    const half = Math.floor(size / 2);
+    const parts = [await worker.readWeights(11, 0, half), await worker.readWeights(11, half, size)];
+    expect(whole.length).toBe(size);
+    expect(parts.map((part) => part.length)).toEqual([half, size - half]);
+    expect(Buffer.concat(parts).equals(Buffer.from(whole))).toBe(true);
+    await expect(worker.readWeights(999, 0, 1)).rejects.toThrow('no longer has the model of round 999');
+
     let loads = 0;
-    const incumbent = { roundId: 11, load: async () => (loads++, first.model) };
+    const incumbent = { roundId: 11, load: async () => (loads++, { json: first.model.json, weights: whole }) };
     const second = await worker.runRound({ ...rest, roundId: 12, inputs: values, incumbent });
     expect(loads).toBe(0);
     expect(second.comparison?.count).toBe(30);
