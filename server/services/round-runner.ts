@@ -49,7 +49,7 @@ import type { ForegroundWork } from './foreground-work.js';
 const WRITE_CHUNK = 500;
 /** Bytes of model weights per statement. */
 const WEIGHTS_PART = 1 << 20;
-/** Longest a chunk waits for a moment without requests on this server before it goes anyway. */
+/** Longest a write of round results (a score chunk, a part of the weights) waits for a moment without requests before it goes anyway. */
 const WRITE_WAIT_MS = 150;
 /**
  * Chunks written at once while nobody is labeling; the embedded database has one connection and
@@ -207,11 +207,16 @@ export class RoundRunner {
   private async saveWeights(roundId: number, weightBytes: number): Promise<void> {
     await deleteWeights(this.db, roundId);
     for (let part = 0; part * WEIGHTS_PART < weightBytes; part++) {
-      await this.foreground.whenIdle(WRITE_WAIT_MS);
+      await this.quietMoment();
       const from = part * WEIGHTS_PART;
       const bytes = await this.worker.readWeights(roundId, from, Math.min(from + WEIGHTS_PART, weightBytes));
       await saveWeightsPart(this.db, roundId, part, bytes);
     }
+  }
+
+  /** A moment when this server answers no request (or WRITE_WAIT_MS), for each write of a round's results. */
+  private quietMoment(): Promise<void> {
+    return this.foreground.whenIdle(WRITE_WAIT_MS);
   }
 
   private async scoreWithPromoted(record: JobRecord, job: Job): Promise<void> {
@@ -298,7 +303,7 @@ export class RoundRunner {
     // database, not this process, is the bottleneck), all but the first standing aside while
     // annotators are at work, and every chunk waiting for a moment without requests.
     if (chunks.length > 0) {
-      await this.foreground.whenIdle(WRITE_WAIT_MS);
+      await this.quietMoment();
       await writeChunk(chunks[0], true, true);
     }
     await writeChunksInParallel({
@@ -307,7 +312,7 @@ export class RoundRunner {
       mayHelp: async () => !(await labeledWithin(this.db, ACTIVE_SECONDS)),
       pauseMs: 250,
       cancelled: () => job.control.signal.cancelled,
-      beforeWrite: () => this.foreground.whenIdle(WRITE_WAIT_MS),
+      beforeWrite: () => this.quietMoment(),
       write: (index) => writeChunk(chunks[index], false, index * WRITE_CHUNK < head),
     });
     this.events.publish(job.project.id, { type: 'queue', roundId, scored: written, complete: true });

@@ -44,4 +44,3 @@ describe('ForegroundWork', () => {
     stillBusy();
   });
 });
-
