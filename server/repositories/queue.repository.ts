@@ -2,7 +2,7 @@
  * Leases on items. A lease is two columns on the item row, so a competing `FOR UPDATE SKIP
  * LOCKED` pick either skips a row being leased or re-checks it after the lease is written.
  */
-import { type RawBuilder, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from '../db/schema.js';
 
 export interface LeasedItem {
@@ -22,20 +22,14 @@ export interface LeasedItem {
 }
 
 /**
- * Up to `n` items for the annotator in one round trip (`queue_next`, see its migration): the
- * leases they already hold, then new ones. New picks lock rows with `FOR UPDATE SKIP LOCKED`, so
- * concurrent requests never wait on each other and never take the same row. Answers undefined
- * when the project does not exist.
+ * Up to `n` items for the annotator in one round trip (`queue_next_items` around `queue_next`, see
+ * their migrations): the leases they already hold, then new ones. New picks lock rows with
+ * `FOR UPDATE SKIP LOCKED`, so concurrent requests never wait on each other and never take the
+ * same row. Answers undefined when the project does not exist.
  */
 export async function queueNext(db: Executor, projectId: number, annotator: string, n: number): Promise<LeasedItem[] | undefined> {
   try {
-    // The lease expiry comes from the function: this statement's snapshot predates its update.
-    const { rows } = await sql<LeasedRow>`
-      select ${leasedColumns(sql`sl.name`, sql`q.lease_expires_at`)}
-      from queue_next(${projectId}, ${annotator}, ${n}) with ordinality as q(item_id, lease_expires_at, position)
-      join item i on i.item_id = q.item_id
-      left join label sl on sl.label_id = i.suggestion_label_id
-      order by q.position`.execute(db);
+    const { rows } = await sql<LeasedRow>`select * from queue_next_items(${projectId}, ${annotator}, ${n})`.execute(db);
     return rows.map(toLeasedItem);
   } catch (err) {
     if ((err as { code?: string }).code === 'P0002') return undefined;
@@ -89,10 +83,6 @@ export async function countOpenItems(db: Executor, projectId: number, annotator:
       and not exists (select 1 from skip s where s.item_id = i.item_id and s.annotator = ${annotator})`.execute(db);
   return rows[0].n;
 }
-
-const leasedColumns = (suggestionLabel: RawBuilder<unknown>, leaseExpiresAt: RawBuilder<unknown>) =>
-  sql`i.item_id, i.external_id, i.text, i.features, i.image, i.holdout, i.score, i.priority, i.score_strategy,
-  i.score_round_id, ${suggestionLabel} as suggestion_label, i.suggestion_confidence, ${leaseExpiresAt} as lease_expires_at`;
 
 interface LeasedRow {
   item_id: number;

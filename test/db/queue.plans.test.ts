@@ -31,22 +31,49 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
   });
   afterAll(() => database.close());
 
-  it('reads the next free items from the queue index without stepping over held ones', async () => {
-    const lines = await database.db.transaction().execute(async (trx) => {
+  /**
+   * The pick inside lease_next_items (see the migrations), as a plan can show it. The function keeps
+   * the plan it made without knowing its parameters (a generic plan), so that is the plan shown.
+   */
+  async function pickPlan(excludeOwn: boolean): Promise<string> {
+    const own = excludeOwn
+      ? sql`and not exists (select 1 from annotation a where a.item_id = i.item_id and a.annotator = $2)`
+      : sql``;
+    return database.db.transaction().execute(async (trx) => {
       await sql`set local enable_seqscan = off`.execute(trx);
-      // The pick inside lease_next_items (see the migrations), as a plan can show it.
-      const { rows } = await sql<Record<string, string>>`
-        explain (analyze, costs off, timing off, summary off)
+      await sql`set local plan_cache_mode = force_generic_plan`.execute(trx);
+      await sql`
+        prepare pick(int, text, int) as
         select i.item_id from item i
-        where i.project_id = ${projectId} and i.open and not i.holdout and i.lease_annotator is null
+        where i.project_id = $1 and i.open and not i.holdout and i.lease_annotator is null ${own}
         order by i.priority desc nulls last, i.random_key
-        limit 5
+        limit $3
         for update of i skip locked`.execute(trx);
-      return rows.map((r) => String(Object.values(r)[0]));
+      const { rows } = await sql<Record<string, string>>`
+        explain (analyze, costs off, timing off, summary off) execute pick(${sql.lit(projectId)}, 'reader', 5)`.execute(trx);
+      await sql`deallocate pick`.execute(trx);
+      return rows.map((r) => String(Object.values(r)[0])).join('\n');
     });
-    const text = lines.join('\n');
+  }
+
+  it('reads the next free items from the queue index without stepping over held ones', async () => {
+    const text = await pickPlan(false);
     expect(text).toContain('item_queue_idx');
     expect(text).not.toMatch(/Rows Removed by Filter: [1-9]/);
+  });
+
+  it('checks "not labeled by this annotator already" item by item, without reading all their labels', async () => {
+    const text = await pickPlan(true);
+    expect(text).toContain('item_queue_idx');
+    expect(text).not.toMatch(/Rows Removed by Filter: [1-9]/);
+    expect(text).toMatch(/Anti Join/);
+    expect(text).not.toMatch(/Seq Scan on annotation|SubPlan/);
+  });
+
+  it('keeps the pick\'s plan from call to call and never compiles it', async () => {
+    const { rows } = await sql<{ config: string[] }>`
+      select proconfig as config from pg_proc where proname = 'lease_next_items'`.execute(database.db);
+    expect(rows[0].config).toEqual(expect.arrayContaining(['plan_cache_mode=force_generic_plan', 'jit=off']));
   });
 
   it('hands out the next items by priority, none of them held by anyone', async () => {
