@@ -3,11 +3,15 @@
  * 1,000,000-item scored project in PostgreSQL. Prints throughput and latency percentiles and
  * checks that no item was leased to two annotators at once and every acknowledged label is
  * stored exactly once. Targets: p99 < 30 ms for both calls, ≥ 1,500 labels/s.
+ *
+ * `-- --floor` runs the same annotators against floor-server.ts instead: the two routes on the
+ * server's HTTP layer answering at once, with nothing behind them. What the load generator and
+ * the HTTP layer cost on this machine is then apart from what the server's own work costs.
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { countDoubleLeases, formatLatency, percentile, runAnnotators } from './annotator-load.js';
-import { benchUsers, freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
+import { countDoubleLeases, formatLatency, type LoadResult, percentile, runAnnotators } from './annotator-load.js';
+import { benchUsers, freshBenchDatabase, startBenchServer, startFloorServer, verdict } from './bench-server.js';
 
 const items = Number(process.env.BENCH_ITEMS ?? 1_000_000);
 const annotators = Number(process.env.BENCH_ANNOTATORS ?? 50);
@@ -37,6 +41,29 @@ async function seed(databaseUrl: string): Promise<{ projectId: number; labels: s
   await sql`analyze item`.execute(db);
   await db.destroy();
   return { projectId, labels };
+}
+
+/** Prints throughput and latencies; answers labels per second. */
+function report(load: LoadResult): number {
+  const rate = load.acknowledged.size / load.elapsed;
+  console.log(`labels:       ${load.acknowledged.size.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
+  console.log(`queue/next:   ${load.nextLatency.length} calls, ${formatLatency(load.nextLatency)}`);
+  console.log(`annotations:  ${load.submitLatency.length} calls, ${formatLatency(load.submitLatency)}`);
+  // Annotators wait for each answer before the next call, so the mean latency follows from the
+  // call rate (Little's law): what a p99 target asks of throughput.
+  const callRate = (load.nextLatency.length + load.submitLatency.length) / load.elapsed;
+  console.log(`closed loop:  ${annotators} annotators / ${Math.round(callRate)} calls/s = ${((annotators / callRate) * 1000).toFixed(1)} ms mean time per call`);
+  return rate;
+}
+
+async function floor(): Promise<void> {
+  const server = await startFloorServer();
+  console.log(`Floor: ${annotators} annotators for ${seconds} s (next n=${batch}) against the HTTP layer alone (no authentication, validation or database)…`);
+  const tokens = new Map(Array.from({ length: annotators }, (_, i) => [`annotator-${i}@bench.test`, 'none']));
+  const load = await runAnnotators({ url: server.url, projectId: 1, annotators: tokens, seconds, batch, labelFor: () => 'billing' });
+  await server.stop();
+  report(load);
+  console.log(`The load generator and HTTP layer alone; the server's targets are p99 < ${targets.p99Ms} ms and ≥ ${targets.labelsPerSecond} labels/s.`);
 }
 
 async function main(): Promise<void> {
@@ -71,14 +98,7 @@ async function main(): Promise<void> {
   const lost = [...load.acknowledged.keys()].filter((key) => storedKeys.get(key) !== 1).length;
   const unexpected = stored.length - load.acknowledged.size;
 
-  const rate = load.acknowledged.size / load.elapsed;
-  console.log(`labels:       ${load.acknowledged.size.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
-  console.log(`queue/next:   ${load.nextLatency.length} calls, ${formatLatency(load.nextLatency)}`);
-  console.log(`annotations:  ${load.submitLatency.length} calls, ${formatLatency(load.submitLatency)}`);
-  // Annotators wait for each answer before the next call, so the mean latency follows from the
-  // call rate (Little's law): what a p99 target asks of throughput.
-  const callRate = (load.nextLatency.length + load.submitLatency.length) / load.elapsed;
-  console.log(`closed loop:  ${annotators} annotators / ${Math.round(callRate)} calls/s = ${((annotators / callRate) * 1000).toFixed(1)} ms mean time per call`);
+  const rate = report(load);
   console.log(`double leases: ${doubleLeases}; acknowledged but not stored exactly once: ${lost}; stored but never acknowledged: ${unexpected}`);
   const checks = [
     [`queue/next p99 < ${targets.p99Ms} ms`, percentile(load.nextLatency, 99) < targets.p99Ms],
@@ -91,7 +111,7 @@ async function main(): Promise<void> {
   process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;
 }
 
-main().catch((err: unknown) => {
+(process.argv.includes('--floor') ? floor() : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

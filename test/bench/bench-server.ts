@@ -42,12 +42,22 @@ export async function startBenchServer(databaseUrl: string, env: Record<string, 
     stdio: 'inherit',
   });
   if ((await exited(migrate)) !== 0) throw new Error('migrations failed');
-  const port = await freePort();
   // Exactly what `npm start` runs after building the web app, so memory is measured as users run it.
   const { scripts } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: { serve: string } };
-  const child = spawn('sh', ['-c', `exec ${scripts.serve}`], {
+  return spawnServer(`exec ${scripts.serve}`, { DATABASE_URL: databaseUrl, DEMO: 'off', ...env });
+}
+
+/** The floor server of `bench:annotate -- --floor` (floor-server.ts), in a process of its own. */
+export function startFloorServer(): Promise<BenchServer> {
+  return spawnServer(`exec "${process.execPath}" --import tsx test/bench/floor-server.ts`, {});
+}
+
+/** Runs `command` with a free PORT and waits until its `/api/health` answers OK. */
+async function spawnServer(command: string, env: Record<string, string>): Promise<BenchServer> {
+  const port = await freePort();
+  const child = spawn('sh', ['-c', command], {
     cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', DEMO: 'off', ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
