@@ -28,6 +28,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     language plpgsql as $$
     #variable_conflict use_column
     begin
+      -- The lease expiry comes from queue_next: this statement's snapshot predates its update.
       return query
       select i.item_id, i.external_id, i.text, i.features, i.image, i.holdout, i.score, i.priority, i.score_strategy,
              i.score_round_id, sl.name, i.suggestion_confidence, q.lease_expires_at
