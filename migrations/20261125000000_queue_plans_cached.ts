@@ -18,8 +18,6 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await replaceLeaseNextItems(db, 'branch');
-  await sql`alter function lease_next_items(int, text, int, int, boolean, int)
-    set plan_cache_mode = force_generic_plan set jit = off`.execute(db);
   await sql`
     create function queue_next_items(p_project int, p_annotator text, p_n int)
     returns table (item_id int, external_id text, text text, features jsonb, image text, holdout boolean,
@@ -41,30 +39,30 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop function queue_next_items(int, text, int)`.execute(db);
-  await sql`alter function lease_next_items(int, text, int, int, boolean, int) reset all`.execute(db);
   await replaceLeaseNextItems(db, 'one condition');
 }
 
 /**
  * The pick of 20261123010000_leased_items_leave_the_queue, with "not labeled by this annotator"
- * either as its own branch or folded into one condition, as it was.
+ * either as its own branch, keeping its plans, or folded into one condition, as it was (replacing
+ * the function also replaces its settings).
  */
 async function replaceLeaseNextItems(db: Kysely<any>, excludeOwn: 'branch' | 'one condition'): Promise<void> {
   const notOwn = sql`not exists (select 1 from annotation a where a.item_id = i.item_id and a.annotator = p_annotator)`;
-  const body =
-    excludeOwn === 'branch'
-      ? sql`
+  const branch = excludeOwn === 'branch';
+  const body = branch
+    ? sql`
       if p_exclude_own then
         return query ${leaseQuery(sql`and ${notOwn}`)};
       else
         return query ${leaseQuery(sql``)};
       end if;`
-      : sql`return query ${leaseQuery(sql`and (not p_exclude_own or ${notOwn})`)};`;
+    : sql`return query ${leaseQuery(sql`and (not p_exclude_own or ${notOwn})`)};`;
   await sql`
     create or replace function lease_next_items(p_project int, p_annotator text, p_priority int, p_holdout int,
                                                 p_exclude_own boolean, p_seconds int)
     returns table (item_id int, lease_expires_at timestamptz)
-    language plpgsql as $$
+    language plpgsql ${branch ? sql`set plan_cache_mode = force_generic_plan set jit = off` : sql``} as $$
     #variable_conflict use_column
     begin
       ${body}
