@@ -3,6 +3,9 @@
  * `maxInFlight` batches run, so a quiet server adds no delay; calls that arrive while the
  * database is busy wait and go together in the next batch, one round trip and one commit for all.
  * A batch that fails is retried one call at a time, so a bad input fails only its own call.
+ *
+ * One batch at a time by default: under load the batches grow about twice as large and stop
+ * competing with each other for the cores, which answered more calls, and sooner, than two.
  */
 export class Batcher<In, Out> {
   private waiting: Array<{ input: In; resolve: (out: Out) => void; reject: (error: unknown) => void }> = [];
@@ -11,7 +14,7 @@ export class Batcher<In, Out> {
   constructor(
     /** Answers one output per input, in order. */
     private readonly run: (inputs: In[]) => Promise<Out[]>,
-    private readonly maxInFlight = 2,
+    private readonly maxInFlight = 1,
     private readonly maxBatch = 64,
   ) {}
 
