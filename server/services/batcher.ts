@@ -4,8 +4,9 @@
  * database is busy wait and go together in the next batch, one round trip and one commit for all.
  * A batch that fails is retried one call at a time, so a bad input fails only its own call.
  *
- * One batch at a time by default: under load the batches grow about twice as large and stop
- * competing with each other for the cores, which answered more calls, and sooner, than two.
+ * One batch at a time by default: under load the batches then grow about twice as large and no
+ * longer compete with each other for the cores, and more calls were answered, sooner, than with
+ * two batches at a time.
  */
 export class Batcher<In, Out> {
   private waiting: Array<{ input: In; resolve: (out: Out) => void; reject: (error: unknown) => void }> = [];
