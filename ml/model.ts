@@ -5,11 +5,12 @@
  *
  * Sparse inputs never become dense rows: the first layer is an embedding bag, `gather` of the
  * weight rows of a document's non-zeros times their values, summed per document with
- * `sparseSegmentSum`. Its gradient is written by hand with `scatterND` (which sums duplicates),
- * because the WebAssembly backend lacks `UnsortedSegmentSum`, which the built-in gather gradient needs.
+ * `sparseSegmentSum`, plus a plain matrix product for the columns every row fills (a text's word
+ * vector). The bag's gradient is written by hand with `scatterND` (which sums duplicates), because
+ * the WebAssembly backend lacks `UnsortedSegmentSum`, which the built-in gather gradient needs.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { FeatureMatrix } from './features/feature-matrix';
+import { copyRows, type FeatureMatrix } from './features/feature-matrix';
 import { createRandom } from './seeded-random';
 
 export type Architecture = 'softmax' | 'mlp';
@@ -90,6 +91,8 @@ interface SparseBatch {
   /** Unit entries sorted by kernel row, for the gradient (training batches only). */
   unitColsByColumn?: tf.Tensor1D;
   unitSegmentsByColumn?: tf.Tensor1D;
+  /** The matrix's dense block [rows, width], multiplied with kernel rows start … start + width − 1. */
+  dense?: { x: tf.Tensor2D; start: number };
 }
 
 /**
@@ -108,14 +111,7 @@ export function inputBatch(
   forTraining = false,
 ): InputBatch {
   const rows = rowIds.length;
-  if (matrix.kind === 'dense') {
-    const values = new Float32Array(rows * matrix.width);
-    for (let i = 0; i < rows; i++) {
-      const r = rowIds[i];
-      values.set(matrix.values.subarray(r * matrix.width, (r + 1) * matrix.width), i * matrix.width);
-    }
-    return { kind: 'dense', rows, x: tf.tensor2d(values, [rows, matrix.width]) };
-  }
+  if (matrix.kind === 'dense') return { kind: 'dense', rows, x: denseRows(matrix.values, matrix.width, rowIds) };
   let nnz = 1;
   for (let i = 0; i < rows; i++) nnz += matrix.indptr[rowIds[i] + 1] - matrix.indptr[rowIds[i]];
   const unitCols = new Int32Array(nnz);
@@ -160,6 +156,13 @@ export function inputBatch(
     heavyPositions: tf.tensor1d(Int32Array.from({ length: heavy }, (_, i) => i), 'int32'),
     heavyValues: tf.tensor2d(heavyValues.subarray(0, heavy), [heavy, 1]),
   };
+  if (matrix.dense) {
+    // The block's columns are the featurizer's last and every row has them, so a model trained on
+    // them holds them as its last inputs, in order (a model without them ignores the block).
+    const first = matrix.width - matrix.dense.width;
+    const start = columnMap ? columnMap[first] : first;
+    if (start >= 0) batch.dense = { x: denseRows(matrix.dense.values, matrix.dense.width, rowIds), start };
+  }
   if (forTraining) {
     // Counting sort of the unit entries by kernel row; the padding entry (row padRow) stays last.
     const starts = new Int32Array(padRow + 2);
@@ -178,6 +181,10 @@ export function inputBatch(
   return batch;
 }
 
+function denseRows(values: Float32Array, width: number, rowIds: ArrayLike<number>): tf.Tensor2D {
+  return tf.tensor2d(copyRows(values, width, rowIds), [rowIds.length, width]);
+}
+
 export function disposeBatch(batch: InputBatch): void {
   if (batch.kind === 'dense') {
     batch.x.dispose();
@@ -193,6 +200,7 @@ export function disposeBatch(batch: InputBatch): void {
     batch.heavyValues,
   ]);
   if (batch.unitColsByColumn) tf.dispose([batch.unitColsByColumn, batch.unitSegmentsByColumn!]);
+  batch.dense?.x.dispose();
 }
 
 /**
@@ -234,7 +242,11 @@ function firstLayer(params: ModelTensors, batch: InputBatch): tf.Tensor2D {
   if (batch.kind === 'dense') return tf.add(tf.matMul(batch.x, params.kernel1), params.bias1);
   const scaled = params.columnScale ? tf.mul(params.kernel1, params.columnScale) : params.kernel1;
   const padded = tf.concat([scaled, tf.zeros([1, params.kernel1.shape[1]])], 0) as tf.Tensor2D;
-  return tf.add(embeddingBag(padded, batch), params.bias1);
+  const bag = embeddingBag(padded, batch);
+  if (!batch.dense) return tf.add(bag, params.bias1);
+  const { x, start } = batch.dense;
+  const denseKernel = tf.slice(scaled, [start, 0], [x.shape[1], -1]);
+  return tf.add(tf.add(bag, tf.matMul(x, denseKernel)), params.bias1);
 }
 
 /** Hidden representation [rows, hiddenUnits] (mlp) or logits [rows, classes] (softmax). */

@@ -80,6 +80,8 @@ function resolve(architecture: Architecture, params: TrainParams, n: number): Re
 function usedColumns(matrix: Extract<FeatureMatrix, { kind: 'sparse' }>, rows: readonly number[]): Int32Array {
   const seen = new Uint8Array(matrix.width);
   for (const r of rows) for (let k = matrix.indptr[r]; k < matrix.indptr[r + 1]; k++) seen[matrix.indices[k]] = 1;
+  // Every row fills the dense block: its columns are the model's last inputs.
+  if (matrix.dense) seen.fill(1, matrix.width - matrix.dense.width);
   let count = 0;
   for (let c = 0; c < seen.length; c++) count += seen[c];
   const columns = new Int32Array(count);

@@ -21,6 +21,19 @@ export interface SparseMatrix {
   values: Float32Array;
   rowScale?: Float32Array;
   columnScale?: Float32Array;
+  /**
+   * Columns that every row fills (a text's word vector): kept apart as a dense block, because a
+   * hundred non-zeros per row cost the sparse path four times what the words themselves cost. It
+   * covers the last `dense.width` columns; its entries are dense.values[r · dense.width + j] ·
+   * columnScale[width − dense.width + j], without the row scale.
+   */
+  dense?: DenseBlock;
+}
+
+export interface DenseBlock {
+  width: number;
+  /** Row-major [rows, width]. */
+  values: Float32Array;
 }
 
 /** Row-major dense matrix of shape [rows, width]. */
@@ -35,13 +48,7 @@ export type FeatureMatrix = SparseMatrix | DenseMatrix;
 
 /** Picks rows (in the given order) out of a feature matrix. */
 export function selectRows(matrix: FeatureMatrix, rows: readonly number[]): FeatureMatrix {
-  if (matrix.kind === 'dense') {
-    const values = new Float32Array(rows.length * matrix.width);
-    rows.forEach((row, i) =>
-      values.set(matrix.values.subarray(row * matrix.width, (row + 1) * matrix.width), i * matrix.width),
-    );
-    return { kind: 'dense', rows: rows.length, width: matrix.width, values };
-  }
+  if (matrix.kind === 'dense') return { kind: 'dense', rows: rows.length, width: matrix.width, values: copyRows(matrix.values, matrix.width, rows) };
   let nnz = 0;
   for (const row of rows) nnz += matrix.indptr[row + 1] - matrix.indptr[row];
   const indptr = new Int32Array(rows.length + 1);
@@ -57,7 +64,15 @@ export function selectRows(matrix: FeatureMatrix, rows: readonly number[]): Feat
     indptr[i + 1] = at;
   });
   const rowScale = matrix.rowScale ? Float32Array.from(rows, (row) => matrix.rowScale![row]) : undefined;
-  return { kind: 'sparse', rows: rows.length, width: matrix.width, indptr, indices, values, rowScale, columnScale: matrix.columnScale };
+  const dense = matrix.dense && { width: matrix.dense.width, values: copyRows(matrix.dense.values, matrix.dense.width, rows) };
+  return { kind: 'sparse', rows: rows.length, width: matrix.width, indptr, indices, values, rowScale, columnScale: matrix.columnScale, dense };
+}
+
+/** Rows (in the given order) of a row-major [*, width] array. */
+export function copyRows(values: Float32Array, width: number, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  for (let i = 0; i < rows.length; i++) out.set(values.subarray(rows[i] * width, (rows[i] + 1) * width), i * width);
+  return out;
 }
 
 /** Dot product of rows a and b of the same matrix. */
@@ -82,5 +97,14 @@ export function rowDot(matrix: FeatureMatrix, a: number, b: number): number {
     } else if (ci < cj) i++;
     else j++;
   }
-  return matrix.rowScale ? sum * matrix.rowScale[a] * matrix.rowScale[b] : sum;
+  if (matrix.rowScale) sum *= matrix.rowScale[a] * matrix.rowScale[b];
+  if (matrix.dense) {
+    const { width, values } = matrix.dense;
+    const start = matrix.width - width;
+    for (let j = 0; j < width; j++) {
+      const scale = matrix.columnScale ? matrix.columnScale[start + j] : 1;
+      sum += values[a * width + j] * values[b * width + j] * scale * scale;
+    }
+  }
+  return sum;
 }

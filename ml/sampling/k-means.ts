@@ -48,6 +48,15 @@ function fromMatrix(matrix: FeatureMatrix, candidates: readonly number[]): Compa
       const value = rowScale * matrix.values[k] * (matrix.columnScale ? matrix.columnScale[column] : 1);
       row[hash % SKETCH_WIDTH] += hash & 0x80000000 ? -value : value;
     }
+    if (matrix.dense) {
+      const { width, values: dense } = matrix.dense;
+      const start = matrix.width - width;
+      for (let j = 0; j < width; j++) {
+        const hash = bucketOf(start + j);
+        const value = dense[r * width + j] * (matrix.columnScale ? matrix.columnScale[start + j] : 1);
+        row[hash % SKETCH_WIDTH] += hash & 0x80000000 ? -value : value;
+      }
+    }
     return row;
   });
   return { width: SKETCH_WIDTH, columns: candidates.map(() => all), values };

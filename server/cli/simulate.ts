@@ -11,6 +11,7 @@ import {
   DEFAULT_STRATEGY,
   hashText,
   initBackend,
+  loadPackagedWordVectors,
   runSimulation,
   STRATEGIES,
   type Architecture,
@@ -18,6 +19,7 @@ import {
   type ItemInput,
   type SimulationItem,
   type Strategy,
+  type WordVectors,
 } from '../../ml/index';
 import { createRandom, permutation } from '../../ml/seeded-random';
 
@@ -44,6 +46,8 @@ Options:
   --batch N            labels per round (default 25)
   --budget N           stop at this many labels (default 1500)
   --seeds LIST         comma-separated seeds; curves are averaged over them (default 1,2,3)
+  --no-word-vectors    text features from the words alone, without the pretrained word vectors
+                       a project's text models use
   --quiet              no progress on stderr
   --help               this text
 
@@ -68,9 +72,9 @@ function readRows(file: string): Row[] {
     .map((line) => JSON.parse(line) as Row);
 }
 
-function toItem(row: Row, kind: FeaturizerKind): SimulationItem {
+function toItem(row: Row, kind: FeaturizerKind, wordVectors: WordVectors | undefined): SimulationItem {
   let input: ItemInput;
-  if (kind === 'text') input = hashText(row.text ?? '');
+  if (kind === 'text') input = hashText(row.text ?? '', { wordVectors });
   else if (kind === 'vector') input = row.features ?? [];
   else input = row.image ?? '';
   return { input, label: String(row.label) };
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
       batch: { type: 'string', default: '25' },
       budget: { type: 'string', default: '1500' },
       seeds: { type: 'string', default: '1,2,3' },
+      'no-word-vectors': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -129,10 +134,12 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   const log = values.quiet ? () => {} : (message: string) => console.error(`[simulate] ${message}`);
   log(`backend ${backend}; pool ${poolRows.length} rows, test ${testRows.length} rows`);
+  const wordVectors = kind === 'text' && !values['no-word-vectors'] ? loadPackagedWordVectors() : undefined;
+  if (wordVectors) log(`word vectors ${wordVectors.name}`);
   const results = runSimulation({
     kind,
-    pool: poolRows.map((row) => toItem(row, kind)),
-    test: testRows.map((row) => toItem(row, kind)),
+    pool: poolRows.map((row) => toItem(row, kind, wordVectors)),
+    test: testRows.map((row) => toItem(row, kind, wordVectors)),
     strategies,
     seedLabels: Number(values['seed-labels']),
     batch: Number(values.batch),

@@ -1,7 +1,7 @@
 /**
  * Child-process entry for rounds and scoring runs (see ml-process.ts). It lives as long as its
- * host and keeps each project's hashed texts, so a text is hashed once per process rather than
- * once per round.
+ * host and keeps each project's hashed texts (with their word vectors), so a text is hashed once
+ * per process rather than once per round.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -9,12 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import {
   hashText,
   initBackend,
+  loadPackagedWordVectors,
   runRound,
   scorePool,
   type HashedText,
   type ItemInput,
   type RoundProgress,
   type SerializedModel,
+  type WordVectors,
 } from '../../ml/index.js';
 import { ExpiringMap } from '../services/expiring-map.js';
 import type { ModelRef, WorkerInputs, WorkerReply, WorkerRequest } from './ml-process.js';
@@ -37,10 +39,25 @@ function textCache(projectId: number): Map<number, HashedText> {
   return cache;
 }
 
+let wordVectors: WordVectors | null | undefined;
+
+/** Loaded with the first text; without them (an install that lacks the package) texts are hashed alone. */
+function packagedWordVectors(): WordVectors | undefined {
+  if (wordVectors === undefined) {
+    try {
+      wordVectors = loadPackagedWordVectors();
+    } catch (error) {
+      wordVectors = null;
+      console.error(`Word vectors unavailable, text models learn from words alone: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+  return wordVectors ?? undefined;
+}
+
 /** Stored compactly: typed arrays take a sixth of the memory of number arrays. */
 function compact(text: string): HashedText {
-  const { indices, counts } = hashText(text);
-  return { indices: Int32Array.from(indices), counts: Uint16Array.from(counts, (c) => Math.min(c, 65_535)) };
+  const { indices, counts, vector } = hashText(text, { wordVectors: packagedWordVectors() });
+  return { indices: Int32Array.from(indices), counts: Uint16Array.from(counts, (c) => Math.min(c, 65_535)), vector };
 }
 
 function inputsOf(inputs: WorkerInputs): ItemInput[] {

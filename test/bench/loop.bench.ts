@@ -18,7 +18,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { hashText, initBackend, loadModel, predictProba } from '../../ml/index';
+import { hashText, initBackend, loadModel, loadPackagedWordVectors, predictProba } from '../../ml/index';
 import { createRandom, permutation } from '../../ml/seeded-random';
 import { findArtifact } from '../../server/repositories/round.repository';
 import { formatLatency, percentile, runAnnotators } from './annotator-load.js';
@@ -372,7 +372,9 @@ async function honesty(rows: Row[]): Promise<void> {
     if (!artifact) throw new Error('the final round has no model');
     await initBackend();
     const model = loadModel(artifact);
-    const probabilities = predictProba(model, test.map((row) => hashText(row.text)));
+    // Texts hashed as the server's ML process hashes them: with the packaged word vectors.
+    const wordVectors = loadPackagedWordVectors();
+    const probabilities = predictProba(model, test.map((row) => hashText(row.text, { wordVectors })));
     const index = new Map(model.labels.map((label, i) => [label, i]));
     const correct = probabilities.filter((row, i) => row.indexOf(Math.max(...row)) === index.get(test[i].label)).length;
     const testAccuracy = correct / test.length;

@@ -13,6 +13,7 @@ import {
   fitFeaturizer,
   hashText,
   initBackend,
+  loadPackagedWordVectors,
   predictProba,
   runSimulation,
   trainClassifier,
@@ -23,6 +24,8 @@ import {
 import { createRandom, permutation } from '../../ml/seeded-random';
 
 const { values } = parseArgs({ options: { wordnet: { type: 'string' }, only: { type: 'string' } } });
+// The project's text models use the packaged word vectors; so does everything measured here.
+const wordVectors = loadPackagedWordVectors();
 const wordnetPath =
   values.wordnet ?? process.env.WORDNET_PATH ?? new URL('../../../shared/datasets/wordnet-nouns.jsonl', import.meta.url).pathname;
 const verdicts: string[] = [];
@@ -48,7 +51,7 @@ function loadWordnet(): SimulationItem[] | null {
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as { text: string; label: string })
-    .map((row) => ({ input: hashText(row.text), label: row.label }));
+    .map((row) => ({ input: hashText(row.text, { wordVectors }), label: row.label }));
 }
 
 function loadSpam(): SimulationItem[] {
@@ -57,7 +60,7 @@ function loadSpam(): SimulationItem[] {
   return corpus().map((message) => {
     const text = message.text.replace(/\r\n/g, '\n');
     const body = text.indexOf('\n\n') >= 0 ? text.slice(text.indexOf('\n\n') + 2) : text;
-    return { input: hashText(body), label: message.group.startsWith('spam') ? 'spam' : 'ham' };
+    return { input: hashText(body, { wordVectors }), label: message.group.startsWith('spam') ? 'spam' : 'ham' };
   });
 }
 
@@ -150,7 +153,7 @@ function speed(): void {
 }
 
 const backend = await initBackend();
-console.log(`backend: ${backend}`);
+console.log(`backend: ${backend}; word vectors: ${wordVectors.name}`);
 if (values.only !== 'quality') speed();
 if (values.only !== 'speed') quality();
 console.log('\nSummary');

@@ -11,6 +11,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { loadPackagedWordVectors } from '../../ml/features/packaged-word-vectors.js';
 import { migrateToLatest } from '../../server/db/migrate.js';
 import { templateDatabaseName } from './test-db-names.js';
 
@@ -22,6 +23,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  // Converts the packaged word vectors once (on a fresh install), not in every test's ML process.
+  loadPackagedWordVectors();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'loopwise-test-'));
   const pglite = new PGlite();
   const db = new Kysely<any>({ dialect: new PGliteDialect(pglite) });

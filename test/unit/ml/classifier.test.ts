@@ -13,6 +13,7 @@ import {
   type Example,
   type TrainedClassifier,
 } from '../../../ml/index';
+import { tinyWordVectors } from '../../support/tiny-word-vectors';
 
 const animals = ['cat purrs softly', 'dog barks loudly', 'horse gallops far', 'cow moos in field', 'cat chases mouse', 'dog fetches ball'];
 const tools = ['hammer hits nail', 'saw cuts wood', 'drill makes hole', 'wrench turns bolt', 'hammer and chisel', 'saw and drill'];
@@ -77,6 +78,21 @@ describe('trainClassifier', () => {
     expect(b).toEqual(a);
   });
 
+  it('labels a word never seen labeled like its neighbours, given word vectors', () => {
+    const train = (wordVectors?: typeof tinyWordVectors) => {
+      const docs = ['cat', 'hammer'].map((text) => hashText(text, { wordVectors }));
+      const featurizer = fitFeaturizer({ kind: 'text', items: docs, minDf: 1 });
+      const examples = [{ features: docs[0], label: 'animal' }, { features: docs[1], label: 'tool' }];
+      // Lightly regularised: two examples should be learned, not shrunk towards even odds.
+      const trained = trainClassifier({ featurizer, examples, labels: ['animal', 'tool'], model: 'softmax', params: { c: 1000 }, seed: 1 });
+      const [kitten, wrench] = predictProba(trained, ['kitten', 'wrench'].map((text) => hashText(text, { wordVectors })));
+      return kitten[0] - wrench[0];
+    };
+    // How much more an animal "kitten" is than "wrench": neither was labeled.
+    expect(train(tinyWordVectors)).toBeGreaterThan(0.1);
+    expect(train()).toBe(0);
+  });
+
   it('rejects labels that are not project labels', () => {
     const featurizer = fitFeaturizer({ kind: 'text', items: hashed, minDf: 1 });
     expect(() =>
@@ -112,6 +128,18 @@ describe('model artifacts', () => {
     const loaded = loadModel({ json: serialized.json, weights: Uint8Array.from(serialized.weights) });
     expect(loaded.labels).toEqual(trained.labels);
     expect(predictProba(loaded, hashed)).toEqual(predictProba(trained, hashed));
+  });
+
+  it.each(['softmax', 'mlp'] as const)('round-trip a text model with word vectors to identical predictions, leaving no tensors (%s)', (model) => {
+    const before = tf.memory().numTensors;
+    const docs = texts.map((text) => hashText(text, { wordVectors: tinyWordVectors }));
+    const featurizer = fitFeaturizer({ kind: 'text', items: docs, minDf: 1 });
+    const trained = trainClassifier({ featurizer, examples: docs.map((features, i) => ({ features, label: textLabels[i] })), labels: ['animal', 'tool'], model, seed: 1 });
+    const loaded = loadModel(serializeModel(trained));
+    const unseen = ['a kitten', 'hammer'].map((text) => hashText(text, { wordVectors: tinyWordVectors }));
+    expect(predictProba(loaded, unseen)).toEqual(predictProba(trained, unseen));
+    expect(loaded.featurizer).toMatchObject({ vectorDimensions: 2 });
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('are tfjs ModelArtifacts with weight specs matching the weight data', () => {

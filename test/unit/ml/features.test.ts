@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { rowDot } from '../../../ml/features/feature-matrix';
 import { featurize, fitFeaturizer } from '../../../ml/features/featurizer';
 import { decodeImage } from '../../../ml/features/image';
-import { hashText, tokenize } from '../../../ml/features/text';
+import { hashText, tokenize, VECTOR_WEIGHT } from '../../../ml/features/text';
+import { documentVector } from '../../../ml/features/word-vectors';
+import { tinyWordVectors as tinyVectors } from '../../support/tiny-word-vectors';
 
 describe('text features', () => {
   it('tokenises into lower-case words', () => {
@@ -39,6 +41,29 @@ describe('text features', () => {
       return 0;
     };
     expect(valueOf(apple) / valueOf(pie)).toBeCloseTo(((1 + Math.log(3)) * idfApple) / idfPie, 4);
+  });
+});
+
+describe('document vectors', () => {
+  it('sums the known words vectors, rarer words weighing more, to unit length; unknown words count for nothing', () => {
+    // cat is row 0 (the most frequent word), hammer row 2: weights 1/1001 and 3/1003.
+    const [x, y] = [1 / 1001, 3 / 1003];
+    const norm = Math.hypot(x, y);
+    expect(Array.from(documentVector(tinyVectors, ['cat', 'hammer', 'zebra']))).toEqual([expect.closeTo(x / norm, 6), expect.closeTo(y / norm, 6)]);
+    expect(Array.from(documentVector(tinyVectors, ['zebra']))).toEqual([0, 0]);
+  });
+
+  it('follows the TF-IDF part at VECTOR_WEIGHT, so a row has length √(1 + weight²)', () => {
+    const docs = ['a cat', 'a kitten', 'one hammer', 'zebra'].map((t) => hashText(t, { charNgrams: null, wordVectors: tinyVectors }));
+    const featurizer = fitFeaturizer({ kind: 'text', items: docs, minDf: 1 });
+    const matrix = featurize(featurizer, docs);
+    expect(featurizer.kind === 'text' && matrix.width).toBe(featurizer.kind === 'text' && featurizer.buckets.length + 2);
+    expect(rowDot(matrix, 0, 0)).toBeCloseTo(1 + VECTOR_WEIGHT ** 2, 5);
+    // "a cat" and "a kitten" share "a" and their vectors: cos(cat, kitten) = 0.8.
+    const withoutVectors = featurize(fitFeaturizer({ kind: 'text', items: docs.map(({ indices, counts }) => ({ indices, counts })), minDf: 1 }), docs);
+    expect(rowDot(matrix, 0, 1) - rowDot(withoutVectors, 0, 1)).toBeCloseTo(VECTOR_WEIGHT ** 2 * 0.8, 5);
+    // A document of unknown words keeps its TF-IDF part and gets zeros for the vector.
+    expect(rowDot(matrix, 3, 3)).toBeCloseTo(1, 5);
   });
 });
 

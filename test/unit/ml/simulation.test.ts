@@ -1,14 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_STRATEGY, hashText, initBackend, runSimulation, type SimulationItem } from '../../../ml/index';
+import { DEFAULT_STRATEGY, hashText, initBackend, loadPackagedWordVectors, runSimulation, type SimulationItem } from '../../../ml/index';
 
+/** Hashed as a project's texts are: with the packaged word vectors. */
 function load(): SimulationItem[] {
+  const wordVectors = loadPackagedWordVectors();
   const path = new URL('../../../datasets/spam-sample.jsonl', import.meta.url);
   return readFileSync(path, 'utf8')
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as { text: string; label: string })
-    .map((row) => ({ input: hashText(row.text), label: row.label }));
+    .map((row) => ({ input: hashText(row.text, { wordVectors }), label: row.label }));
 }
 
 beforeAll(async () => {
@@ -26,7 +28,7 @@ describe('runSimulation', () => {
       seedLabels: 10,
       batch: 10,
       budget: 60,
-      seeds: [1, 2],
+      seeds: [1, 2, 3, 4],
       poolName: 'spam-sample',
     });
     const [random, chosen] = results;
