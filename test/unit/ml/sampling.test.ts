@@ -164,10 +164,10 @@ describe("selectBatch 'kmeans-margin'", () => {
       selectBatch({ strategy: 'kmeans-margin', probabilities, n: 20, seed: 5, labeledCountsPerLabel: [labeled / 2, labeled / 2] }).filter(
         (p) => p.strategy === 'random',
       ).length;
-    // 10 / (10 + labels) of 20 picks.
-    expect(randomCount(10)).toBe(10);
-    expect(randomCount(30)).toBe(5);
-    expect(randomCount(190)).toBe(1);
+    // 1 / (1 + (labels / 40)²) of 20 picks.
+    expect(randomCount(40)).toBe(10);
+    expect(randomCount(120)).toBe(2);
+    expect(randomCount(400)).toBe(0);
     const picks = selectBatch({ strategy: 'kmeans-margin', probabilities, n: 20, seed: 5, labeledCountsPerLabel: [25, 25] });
     expect(new Set(picks.map((p) => p.index)).size).toBe(20);
   });
