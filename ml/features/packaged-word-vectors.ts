@@ -27,16 +27,19 @@ interface CacheHeader {
 }
 
 /** The packaged vectors; throws with the reason when the package is not installed or unreadable. */
-export function loadPackagedWordVectors(options: { cacheDir?: string } = {}): WordVectors {
+export function loadPackagedWordVectors(): WordVectors {
   const require = createRequire(import.meta.url);
   const source = require.resolve(PACKAGE);
   const version = (JSON.parse(readFileSync(path.join(path.dirname(source), 'package.json'), 'utf8')) as { version: string }).version;
   const name = `${PACKAGE}@${version}`;
-  const cacheDir = options.cacheDir ?? path.join(path.dirname(source), '..', '.cache', 'loopwise');
+  const cacheDir = path.join(path.dirname(source), '..', '.cache', 'loopwise');
   const cachePath = path.join(cacheDir, `${name}.v${CACHE_FORMAT}.bin`);
   if (existsSync(cachePath)) {
-    const cached = readCache(cachePath);
-    if (cached.name === name) return cached;
+    try {
+      return readCache(cachePath);
+    } catch {
+      // A damaged copy (a full disk, say) is converted and written again.
+    }
   }
   const vectors = convert(source, name);
   try {
@@ -87,7 +90,7 @@ function readCache(file: string): WordVectors {
   const valuesBytes = header.count * header.dimensions * 4;
   const valuesStart = bytes.length - valuesBytes;
   const words = bytes.toString('utf8', 4 + headerLength, valuesStart).replace(/\0+$/, '').split('\n');
-  if (words.length !== header.count) throw new Error(`word vector cache ${file} is damaged: delete it to rebuild it`);
+  if (valuesStart < 4 + headerLength || words.length !== header.count) throw new Error(`word vector cache ${file} is damaged`);
   const length = header.count * header.dimensions;
   // A view when the file's bytes are aligned (they are, read whole), else a copy.
   const values =
