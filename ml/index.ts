@@ -6,7 +6,6 @@
 export { initBackend, type TfjsBackend } from './backend';
 export { hashText, tokenize, HASH_BITS, type HashedText, type HashTextOptions, type TextFeaturizer } from './features/text';
 export { documentVector, type WordVectors } from './features/word-vectors';
-export { loadPackagedWordVectors } from './features/packaged-word-vectors';
 export type { VectorFeaturizer, NumericVector } from './features/vector';
 export { decodeImage, type ImageFeaturizer, type ImageInput } from './features/image';
 export {

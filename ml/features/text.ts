@@ -110,8 +110,6 @@ export interface TextFeaturizer {
 export interface TextFeaturizerOptions {
   /** Buckets seen in fewer documents are dropped as columns; default 2 (a bucket in one document cannot generalise). */
   minDf?: number;
-  /** Scale of the document vectors' columns, when the documents carry vectors; default VECTOR_WEIGHT. */
-  vectorWeight?: number;
 }
 
 /**
@@ -146,7 +144,7 @@ export function fitTextFeaturizer(items: readonly HashedText[], options: TextFea
     idf,
     unseenIdf: Math.log(1 + n) + 1,
     vectorDimensions,
-    vectorWeight: options.vectorWeight ?? VECTOR_WEIGHT,
+    vectorWeight: VECTOR_WEIGHT,
   };
 }
 

@@ -11,7 +11,6 @@ import {
   DEFAULT_STRATEGY,
   hashText,
   initBackend,
-  loadPackagedWordVectors,
   runSimulation,
   STRATEGIES,
   type Architecture,
@@ -22,6 +21,7 @@ import {
   type WordVectors,
 } from '../../ml/index';
 import { createRandom, permutation } from '../../ml/seeded-random';
+import { loadPackagedWordVectors } from '../repositories/word-vectors.repository';
 
 const HELP = `Usage: npm run simulate -- --pool POOL [options]
 

@@ -9,7 +9,6 @@ import * as tf from '@tensorflow/tfjs';
 import {
   hashText,
   initBackend,
-  loadPackagedWordVectors,
   runRound,
   scorePool,
   type HashedText,
@@ -18,6 +17,7 @@ import {
   type SerializedModel,
   type WordVectors,
 } from '../../ml/index.js';
+import { loadPackagedWordVectors } from '../repositories/word-vectors.repository.js';
 import { ExpiringMap } from '../services/expiring-map.js';
 import type { ModelRef, WorkerInputs, WorkerReply, WorkerRequest } from './ml-process.js';
 

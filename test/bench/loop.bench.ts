@@ -18,9 +18,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { hashText, initBackend, loadModel, loadPackagedWordVectors, predictProba } from '../../ml/index';
+import { hashText, initBackend, loadModel, predictProba } from '../../ml/index';
 import { createRandom, permutation } from '../../ml/seeded-random';
 import { findArtifact } from '../../server/repositories/round.repository';
+import { loadPackagedWordVectors } from '../../server/repositories/word-vectors.repository';
 import { formatLatency, percentile, runAnnotators } from './annotator-load.js';
 import { type BenchServer, benchUsers, freshBenchDatabase, startBenchServer, verdict } from './bench-server.js';
 

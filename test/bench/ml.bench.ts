@@ -13,7 +13,6 @@ import {
   fitFeaturizer,
   hashText,
   initBackend,
-  loadPackagedWordVectors,
   predictProba,
   runSimulation,
   trainClassifier,
@@ -22,6 +21,7 @@ import {
   type StrategyResult,
 } from '../../ml/index';
 import { createRandom, permutation } from '../../ml/seeded-random';
+import { loadPackagedWordVectors } from '../../server/repositories/word-vectors.repository';
 
 const { values } = parseArgs({ options: { wordnet: { type: 'string' }, only: { type: 'string' } } });
 // The project's text models use the packaged word vectors; so does everything measured here.

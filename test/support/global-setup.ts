@@ -11,8 +11,8 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { loadPackagedWordVectors } from '../../ml/features/packaged-word-vectors.js';
 import { migrateToLatest } from '../../server/db/migrate.js';
+import { loadPackagedWordVectors } from '../../server/repositories/word-vectors.repository.js';
 import { templateDatabaseName } from './test-db-names.js';
 
 declare module 'vitest' {

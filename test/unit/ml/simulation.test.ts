@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_STRATEGY, hashText, initBackend, loadPackagedWordVectors, runSimulation, type SimulationItem } from '../../../ml/index';
+import { DEFAULT_STRATEGY, hashText, initBackend, runSimulation, type SimulationItem } from '../../../ml/index';
+import { loadPackagedWordVectors } from '../../../server/repositories/word-vectors.repository';
 
 /** Hashed as a project's texts are: with the packaged word vectors. */
 function load(): SimulationItem[] {

