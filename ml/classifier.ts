@@ -89,11 +89,15 @@ function rowsOf(values: Float32Array, width: number): Float32Array[] {
 /**
  * Class probabilities, one Float32Array [labels.length] per item, in `trained.labels` order.
  * `items` are raw featurizer inputs, or a matrix from `featurize(trained.featurizer, …)` (reuse
- * it across rounds to featurise a pool once).
+ * it across rounds to featurise a pool once); `rows` picks some of the matrix's rows, in order.
  */
-export function predictProba(trained: TrainedClassifier, items: readonly ItemInput[] | FeatureMatrix): Float32Array[] {
+export function predictProba(
+  trained: TrainedClassifier,
+  items: readonly ItemInput[] | FeatureMatrix,
+  rows?: ArrayLike<number>,
+): Float32Array[] {
   const matrix = asMatrix(trained, items);
-  const result = infer(trained.model, matrix, columnMapOf(trained.model, matrix.width));
+  const result = infer(trained.model, matrix, columnMapOf(trained.model, matrix.width), false, rows);
   return rowsOf(result.probabilities, trained.labels.length);
 }
 

@@ -274,9 +274,7 @@ export function columnMapOf(state: ModelState, featurizerWidth: number): Int32Ar
   if (state.topology.inputKind !== 'sparse') return undefined;
   const columns = weight(state, 'columns').values;
   const map = new Int32Array(featurizerWidth).fill(-1);
-  columns.forEach((column, i) => {
-    if (column < featurizerWidth) map[column] = i;
-  });
+  for (let i = 0; i < columns.length; i++) if (columns[i] < featurizerWidth) map[columns[i]] = i;
   return map;
 }
 
@@ -284,7 +282,9 @@ export function columnMapOf(state: ModelState, featurizerWidth: number): Int32Ar
 export function modelColumnScale(columns: Int32Array | undefined, matrix: FeatureMatrix): Float32Array | undefined {
   if (!columns || matrix.kind !== 'sparse' || !matrix.columnScale) return undefined;
   const scale = matrix.columnScale;
-  return Float32Array.from(columns, (column) => scale[column]);
+  const values = new Float32Array(columns.length);
+  for (let i = 0; i < columns.length; i++) values[i] = scale[columns[i]];
+  return values;
 }
 
 /** Runs `fn` with the model's float weights as tensors and disposes them afterwards. */

@@ -18,16 +18,19 @@ export function infer(
   matrix: FeatureMatrix,
   columnMap: Int32Array | undefined,
   withRepresentations = false,
+  /** Rows of `matrix` to infer, in output order; default all. */
+  rows?: ArrayLike<number>,
 ): Inference {
   const { topology } = state;
   const k = topology.classes;
   const units = topology.architecture === 'mlp' ? topology.hiddenUnits : k;
-  const probabilities = new Float32Array(matrix.rows * k);
-  const representations = withRepresentations ? new Float32Array(matrix.rows * units) : undefined;
+  const count = rows ? rows.length : matrix.rows;
+  const probabilities = new Float32Array(count * k);
+  const representations = withRepresentations ? new Float32Array(count * units) : undefined;
   withModelTensors(state, modelColumnScale(columnMap ? (weight(state, 'columns').values as Int32Array) : undefined, matrix), (params) => {
-    for (let start = 0; start < matrix.rows; start += CHUNK_ROWS) {
-      const end = Math.min(matrix.rows, start + CHUNK_ROWS);
-      const rowIds = Int32Array.from({ length: end - start }, (_, i) => start + i);
+    for (let start = 0; start < count; start += CHUNK_ROWS) {
+      const end = Math.min(count, start + CHUNK_ROWS);
+      const rowIds = Int32Array.from({ length: end - start }, (_, i) => (rows ? rows[start + i] : start + i));
       const batch = inputBatch(matrix, rowIds, columnMap, topology.inputWidth);
       try {
         tf.tidy(() => {

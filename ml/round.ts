@@ -220,7 +220,7 @@ function scoreRows(
   progress({ phase: 'scoring', fraction: 0 });
   for (let start = 0; start < n; start += SCORE_CHUNK) {
     const rows = request.pool.slice(start, start + SCORE_CHUNK);
-    probabilities.push(...predictProba(model, selectRows(matrix, rows)));
+    probabilities.push(...predictProba(model, matrix, rows));
     progress({ phase: 'scoring', fraction: Math.min(1, (start + rows.length) / n) });
   }
   const uncertainty = uncertaintyOf(request.strategy);
@@ -268,7 +268,8 @@ function pickBatch(
   const picks = selectBatch({
     strategy: request.strategy,
     probabilities,
-    features: request.strategy === 'badge' || request.strategy === 'kmeans-margin' ? selectRows(matrix, request.pool) : undefined,
+    features: request.strategy === 'badge' || request.strategy === 'kmeans-margin' ? matrix : undefined,
+    featureRows: request.pool,
     n: Math.min(request.batch, n),
     seed: request.seed,
     labeledCountsPerLabel: labeledCounts,

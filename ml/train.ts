@@ -159,7 +159,7 @@ export function trainOnMatrix(request: {
       return { y, w };
     });
   const crossEntropy = (z: tf.Tensor2D, y: tf.Tensor, w: tf.Tensor1D) => {
-    const logProb = tf.sub(z, tf.logSumExp(z, 1, true));
+    const logProb = tf.logSoftmax(z);
     const perRow = tf.neg(tf.sum(tf.mul(y, logProb), 1));
     return tf.div(tf.sum(tf.mul(perRow, w)), tf.sum(w)) as tf.Scalar;
   };
@@ -189,19 +189,18 @@ export function trainOnMatrix(request: {
         const data = cached ?? { batch: inputBatch(matrix, rows, columnMap, topology.inputWidth, true), ...batchTargets(rows) };
         const dropout = { rate: p.dropout, seed: seed * 7919 + step++ };
         const lastOfEpoch = request.onEpoch !== undefined && start + p.batchSize >= shuffled.length;
-        const cost = optimizer.minimize(
-          () => {
-            const z = logits(topology, params, data.batch, dropout);
-            const dataLoss = crossEntropy(z, data.y, data.w);
-            if (lastOfEpoch) trainLoss = tf.keep(dataLoss.clone());
-            let loss = dataLoss;
-            for (const kernel of kernels) loss = tf.add(loss, tf.mul(penalty, tf.sum(tf.square(kernel))));
-            return loss as tf.Scalar;
-          },
-          false,
-          variables,
-        );
-        cost?.dispose();
+        const { value, grads } = optimizer.computeGradients(() => crossEntropy(logits(topology, params, data.batch, dropout), data.y, data.w), variables);
+        if (lastOfEpoch) trainLoss = value;
+        else value.dispose();
+        // The L2 term's gradient, 2 · penalty · W, added directly: through autodiff its sum would
+        // cost a ones-filled copy of every kernel per step.
+        for (const kernel of kernels) {
+          const decayed = tf.tidy(() => tf.add(grads[kernel.name], tf.mul(2 * penalty, kernel)));
+          grads[kernel.name].dispose();
+          grads[kernel.name] = decayed;
+        }
+        optimizer.applyGradients(variables.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+        tf.dispose(grads);
         if (!cached) {
           disposeBatch(data.batch);
           tf.dispose([data.y, data.w]);

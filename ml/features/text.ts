@@ -205,7 +205,8 @@ export function transformText(featurizer: TextFeaturizer, items: readonly Hashed
   if (dimensions === 0) return matrix;
   const vectors = new Float32Array(items.length * dimensions);
   items.forEach((item, row) => {
-    if (item.vector) vectors.set(item.vector.subarray(0, dimensions), row * dimensions);
+    const vector = item.vector;
+    if (vector) vectors.set(vector.length === dimensions ? vector : vector.subarray(0, dimensions), row * dimensions);
   });
   return { ...matrix, width: matrix.width + dimensions, columnScale: columnScaleWithVectors(featurizer), dense: { width: dimensions, values: vectors } };
 }

@@ -7,10 +7,9 @@
 import type { FeatureMatrix } from '../features/feature-matrix';
 import type { Representation } from './k-center';
 
-/** Candidate rows as vectors: values[i][j] is coordinate columns[i][j] of row i. */
+/** Candidate rows as dense vectors of one width. */
 interface CompactRows {
   width: number;
-  columns: Int32Array[];
   values: Float64Array[];
 }
 
@@ -29,17 +28,14 @@ function bucketOf(column: number): number {
   return h >>> 0;
 }
 
-function fromMatrix(matrix: FeatureMatrix, candidates: readonly number[]): CompactRows {
+function fromMatrix(matrix: FeatureMatrix, candidateRows: readonly number[]): CompactRows {
   if (matrix.kind === 'dense') {
-    const all = Int32Array.from({ length: matrix.width }, (_, j) => j);
     return {
       width: matrix.width,
-      columns: candidates.map(() => all),
-      values: candidates.map((r) => Float64Array.from(matrix.values.subarray(r * matrix.width, (r + 1) * matrix.width))),
+      values: candidateRows.map((r) => Float64Array.from(matrix.values.subarray(r * matrix.width, (r + 1) * matrix.width))),
     };
   }
-  const all = Int32Array.from({ length: SKETCH_WIDTH }, (_, j) => j);
-  const values = candidates.map((r) => {
+  const values = candidateRows.map((r) => {
     const row = new Float64Array(SKETCH_WIDTH);
     const rowScale = matrix.rowScale ? matrix.rowScale[r] : 1;
     for (let k = matrix.indptr[r]; k < matrix.indptr[r + 1]; k++) {
@@ -59,55 +55,52 @@ function fromMatrix(matrix: FeatureMatrix, candidates: readonly number[]): Compa
     }
     return row;
   });
-  return { width: SKETCH_WIDTH, columns: candidates.map(() => all), values };
+  return { width: SKETCH_WIDTH, values };
 }
 
 function fromRepresentations(representations: readonly Representation[], candidates: readonly number[]): CompactRows {
   const width = candidates.length > 0 ? representations[candidates[0]].length : 0;
-  const all = Int32Array.from({ length: width }, (_, j) => j);
   return {
     width,
-    columns: candidates.map(() => all),
     values: candidates.map((r) => Float64Array.from(representations[r])),
   };
 }
 
 /**
- * Picks `n` of `candidates` (row indices of `features`, or of `representations` when features are
- * absent): k-means++ seeding from the highest-weight candidate, a few Lloyd iterations with
- * `weights[candidate]` as sample weights, then the unpicked candidate nearest each centroid (ties to
- * the higher weight).
- * Deterministic for a given `random`.
+ * Picks `n` of `candidates` (row indices of `features`, through `rows` when given, or of
+ * `representations` when features are absent): k-means++ seeding from the highest-weight
+ * candidate, a few Lloyd iterations with `weights[candidate]` as sample weights, then the unpicked
+ * candidate nearest each centroid (ties to the higher weight). Deterministic for a given `random`.
  */
 export function weightedKMeansPick(
   candidates: readonly number[],
-  points: { features: FeatureMatrix } | { representations: readonly Representation[] },
+  points: { features: FeatureMatrix; rows?: readonly number[] } | { representations: readonly Representation[] },
   weights: readonly number[],
   n: number,
   random: () => number,
   iterations = 8,
 ): number[] {
   if (candidates.length <= n) return candidates.slice();
-  const rows = 'features' in points ? fromMatrix(points.features, candidates) : fromRepresentations(points.representations, candidates);
+  const rows =
+    'features' in points
+      ? fromMatrix(points.features, points.rows ? candidates.map((c) => points.rows![c]) : candidates)
+      : fromRepresentations(points.representations, candidates);
   const m = candidates.length;
   const weight = candidates.map((c) => Math.max(weights[c], 1e-12));
   const normSq = new Float64Array(m);
   for (let i = 0; i < m; i++) for (const v of rows.values[i]) normSq[i] += v * v;
   const centers: Float64Array[] = [];
   const centerNormSq: number[] = [];
+  const width = rows.width;
   const dot = (i: number, center: Float64Array) => {
-    const cols = rows.columns[i];
     const vals = rows.values[i];
     let sum = 0;
-    for (let j = 0; j < cols.length; j++) sum += vals[j] * center[cols[j]];
+    for (let j = 0; j < width; j++) sum += vals[j] * center[j];
     return sum;
   };
   const distance = (i: number, c: number) => Math.max(0, normSq[i] - 2 * dot(i, centers[c]) + centerNormSq[c]);
   const addCenter = (i: number) => {
-    const center = new Float64Array(rows.width);
-    const cols = rows.columns[i];
-    for (let j = 0; j < cols.length; j++) center[cols[j]] = rows.values[i][j];
-    centers.push(center);
+    centers.push(Float64Array.from(rows.values[i]));
     centerNormSq.push(normSq[i]);
   };
 
@@ -154,15 +147,14 @@ export function weightedKMeansPick(
     for (const center of centers) center.fill(0);
     for (let i = 0; i < m; i++) {
       const center = centers[assignment[i]];
-      const cols = rows.columns[i];
       const vals = rows.values[i];
-      for (let j = 0; j < cols.length; j++) center[cols[j]] += weight[i] * vals[j];
+      for (let j = 0; j < width; j++) center[j] += weight[i] * vals[j];
       mass[assignment[i]] += weight[i];
     }
     for (let c = 0; c < k; c++) {
       if (mass[c] <= 0) continue; // an emptied cluster keeps a zero center and is refilled below
       let sq = 0;
-      for (let j = 0; j < rows.width; j++) {
+      for (let j = 0; j < width; j++) {
         centers[c][j] /= mass[c];
         sq += centers[c][j] * centers[c][j];
       }

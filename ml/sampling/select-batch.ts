@@ -6,7 +6,7 @@
  */
 import { createRandom, permutation } from '../seeded-random';
 import { STRATEGIES, type Strategy } from './strategies';
-import type { FeatureMatrix } from '../features/feature-matrix';
+import { selectRows, type FeatureMatrix } from '../features/feature-matrix';
 import { badgeSelect } from './badge';
 import { kCenterGreedy, type Representation } from './k-center';
 import { weightedKMeansPick } from './k-means';
@@ -38,6 +38,11 @@ export interface SelectBatchRequest {
    * clusters on them, or on `representations` when they are absent.
    */
   features?: FeatureMatrix;
+  /**
+   * Row of `features` holding each candidate, when `features` is a larger matrix (a whole project's
+   * items) than the candidates: saves copying a pool's rows for the few the strategy looks at.
+   */
+  featureRows?: readonly number[];
   /** Number of candidates when `probabilities` is null. */
   poolSize?: number;
   n: number;
@@ -62,11 +67,19 @@ function isColdStart(request: SelectBatchRequest): boolean {
   return counts.some((c) => c < needed) && total < 20 * counts.length;
 }
 
+/**
+ * The k eligible indices of highest score, best first (ties to the lower index). A pool of 100,000
+ * is cut at the k-th score with one numeric sort before the few survivors are ordered.
+ */
 function topByScore(scores: readonly number[], eligible: readonly number[], k: number): number[] {
-  return eligible
-    .slice()
-    .sort((a, b) => scores[b] - scores[a] || a - b)
-    .slice(0, k);
+  const byScore = (a: number, b: number) => scores[b] - scores[a] || a - b;
+  if (k >= eligible.length) return eligible.slice().sort(byScore);
+  if (k <= 0) return [];
+  const sorted = Float64Array.from(eligible, (i) => scores[i]).sort();
+  const cut = sorted[sorted.length - k];
+  const above = eligible.filter((i) => scores[i] > cut);
+  const at = eligible.filter((i) => scores[i] === cut).sort((a, b) => a - b);
+  return [...above, ...at.slice(0, k - above.length)].sort(byScore);
 }
 
 export function selectBatch(request: SelectBatchRequest): Pick[] {
@@ -94,7 +107,8 @@ export function selectBatch(request: SelectBatchRequest): Pick[] {
       return topByScore(scores, all, n).map((index) => ({ index, strategy, score: scores[index] }));
     case 'badge': {
       if (!request.features) throw new Error("strategy 'badge' needs the candidates' features");
-      return badgeSelect(probabilities, request.features, n, random).map(({ index, norm }) => ({ index, strategy, score: norm }));
+      const features = request.featureRows ? selectRows(request.features, request.featureRows) : request.features;
+      return badgeSelect(probabilities, features, n, random).map(({ index, norm }) => ({ index, strategy, score: norm }));
     }
     case 'kmeans-margin': {
       const randomCount = Math.round(n * (request.randomShare ?? decayingRandomShare(request)));
@@ -152,7 +166,7 @@ function representativeUncertain(scores: readonly number[], n: number, request: 
   const all = Array.from({ length: scores.length }, (_, i) => i);
   const candidates = topByScore(scores, all, n * (request.candidateFactor ?? 10));
   const random = createRandom(request.seed ^ 0x5f3759df);
-  if (request.features) return weightedKMeansPick(candidates, { features: request.features }, scores, n, random);
+  if (request.features) return weightedKMeansPick(candidates, { features: request.features, rows: request.featureRows }, scores, n, random);
   if (request.representations) return weightedKMeansPick(candidates, { representations: request.representations }, scores, n, random);
   return candidates.slice(0, n);
 }

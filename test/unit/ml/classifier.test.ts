@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  featurize,
   fitFeaturizer,
   hashText,
   initBackend,
@@ -91,6 +92,13 @@ describe('trainClassifier', () => {
     // How much more an animal "kitten" is than "wrench": neither was labeled.
     expect(train(tinyWordVectors)).toBeGreaterThan(0.1);
     expect(train()).toBe(0);
+  });
+
+  it('scores chosen rows of a featurised pool as it scores those rows alone', () => {
+    const trained = trainText('softmax');
+    const matrix = featurize(trained.featurizer, hashed);
+    const rows = [7, 0, 11, 3];
+    expect(predictProba(trained, matrix, rows)).toEqual(predictProba(trained, rows.map((r) => hashed[r])));
   });
 
   it('rejects labels that are not project labels', () => {
