@@ -1,7 +1,7 @@
 /**
- * Fits a model (see model.ts) with Adam on class-weighted cross-entropy plus L2, stopping early on
- * a held-out validation slice once there are enough labels to spare one. Deterministic for a seed:
- * initial weights, shuffling, validation split and dropout masks all derive from it.
+ * Fits a model (see model.ts) with Adam on class-weighted cross-entropy plus L2, for a bounded
+ * number of steps, optionally stopping early on a held-out validation slice. Deterministic for a
+ * seed: initial weights, shuffling, validation split and dropout masks all derive from it.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureMatrix } from './features/feature-matrix';
@@ -32,8 +32,15 @@ export interface TrainParams {
   minSteps?: number;
   /** Epochs without validation improvement before stopping; default 3. */
   patience?: number;
-  /** Share held out for early stopping once there are at least `validationFrom` examples. */
+  /** Share held out for early stopping once there are at least `validationFrom` examples; default 0.1. */
   validationShare?: number;
+  /**
+   * Default: never. Every label then trains: the step budget (minSteps, maxEpochs) already bounds
+   * training, and a slice cost more accuracy than stopping saved. On splits of the benchmark pools
+   * (never their test sets), a slice from 200 labels on left softmax 0.005 behind on WordNet at
+   * 2,000, 5,000 and 10,000 random labels, the mlp 0.009 behind at 300, and random sampling on
+   * SpamAssassin 0.953 instead of 0.964 at 600 labels.
+   */
   validationFrom?: number;
   /** 'balanced' weights each class by n / (k · count); default 'balanced'. */
   classWeights?: 'balanced' | 'none';
@@ -70,7 +77,7 @@ function resolve(architecture: Architecture, params: TrainParams, n: number): Re
     minSteps: params.minSteps ?? 120,
     patience: params.patience ?? 3,
     validationShare: params.validationShare ?? 0.1,
-    validationFrom: params.validationFrom ?? 200,
+    validationFrom: params.validationFrom ?? Number.POSITIVE_INFINITY,
     classWeights: params.classWeights ?? 'balanced',
     dropout: params.dropout ?? 0.2,
   };
