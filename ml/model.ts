@@ -80,17 +80,24 @@ interface SparseBatch {
   rows: number;
   /** [rows, 1] per-row scale (1 / L2 norm for text). */
   rowScale: tf.Tensor2D;
-  /** Entries with value 1, in row order: kernel row [nu + 1] and output row [nu + 1]. */
+  /** Kernel rows: the model's input width. */
+  width: number;
+  /** Entries with value 1, in row order: kernel row [nu] and output row [nu]. */
   unitCols: tf.Tensor1D;
   unitSegments: tf.Tensor1D;
-  /** Other entries: kernel row, output row, 0..nh and value [nh + 1, 1]. */
+  /** Other entries: kernel row, output row, 0..nh − 1 and value [nh, 1]. */
   heavyCols: tf.Tensor1D;
   heavySegments: tf.Tensor1D;
   heavyPositions: tf.Tensor1D;
   heavyValues: tf.Tensor2D;
+  /** Output rows each list's segment sum yields (its last entry's row + 1; 0 for an empty list). */
+  unitExtent: number;
+  heavyExtent: number;
   /** Unit entries sorted by kernel row, for the gradient (training batches only). */
   unitColsByColumn?: tf.Tensor1D;
   unitSegmentsByColumn?: tf.Tensor1D;
+  /** Kernel rows the sorted unit entries' gradient yields (the last one's row + 1). */
+  unitColumnExtent?: number;
   /** The matrix's dense block [rows, width], multiplied with kernel rows start … start + width − 1. */
   dense?: { x: tf.Tensor2D; start: number };
 }
@@ -98,8 +105,7 @@ interface SparseBatch {
 /**
  * A batch of inputs as tensors. Sparse input is split into unit-valued entries (most TF-IDF
  * entries: tf = 1 once idf and the row norm are factored out), which need no multiply, and the rest.
- * Each list ends with a padding entry on kernel row `padRow` (an all-zero row appended to the
- * kernel) and output row rows − 1, so segment sums always have exactly the expected length.
+ * `width` is the model's input width (its kernel rows).
  */
 export type InputBatch = SparseBatch | { kind: 'dense'; rows: number; x: tf.Tensor2D };
 
@@ -107,12 +113,12 @@ export function inputBatch(
   matrix: FeatureMatrix,
   rowIds: ArrayLike<number>,
   columnMap: Int32Array | undefined,
-  padRow: number,
+  width: number,
   forTraining = false,
 ): InputBatch {
   const rows = rowIds.length;
   if (matrix.kind === 'dense') return { kind: 'dense', rows, x: denseRows(matrix.values, matrix.width, rowIds) };
-  let nnz = 1;
+  let nnz = 0;
   for (let i = 0; i < rows; i++) nnz += matrix.indptr[rowIds[i] + 1] - matrix.indptr[rowIds[i]];
   const unitCols = new Int32Array(nnz);
   const unitSegments = new Int32Array(nnz);
@@ -139,15 +145,10 @@ export function inputBatch(
       }
     }
   }
-  const last = Math.max(rows - 1, 0);
-  unitCols[units] = padRow;
-  unitSegments[units++] = last;
-  heavyCols[heavy] = padRow;
-  heavySegments[heavy] = last;
-  heavyValues[heavy++] = 0;
   const batch: SparseBatch = {
     kind: 'sparse',
     rows,
+    width,
     rowScale: tf.tensor2d(rowScale, [rows, 1]),
     unitCols: tf.tensor1d(unitCols.subarray(0, units), 'int32'),
     unitSegments: tf.tensor1d(unitSegments.subarray(0, units), 'int32'),
@@ -155,6 +156,8 @@ export function inputBatch(
     heavySegments: tf.tensor1d(heavySegments.subarray(0, heavy), 'int32'),
     heavyPositions: tf.tensor1d(Int32Array.from({ length: heavy }, (_, i) => i), 'int32'),
     heavyValues: tf.tensor2d(heavyValues.subarray(0, heavy), [heavy, 1]),
+    unitExtent: units > 0 ? unitSegments[units - 1] + 1 : 0,
+    heavyExtent: heavy > 0 ? heavySegments[heavy - 1] + 1 : 0,
   };
   if (matrix.dense) {
     // The block's columns are the featurizer's last and every row has them, so a model trained on
@@ -164,10 +167,10 @@ export function inputBatch(
     if (start >= 0) batch.dense = { x: denseRows(matrix.dense.values, matrix.dense.width, rowIds), start };
   }
   if (forTraining) {
-    // Counting sort of the unit entries by kernel row; the padding entry (row padRow) stays last.
-    const starts = new Int32Array(padRow + 2);
+    // Counting sort of the unit entries by kernel row.
+    const starts = new Int32Array(width + 1);
     for (let e = 0; e < units; e++) starts[unitCols[e] + 1]++;
-    for (let c = 0; c <= padRow; c++) starts[c + 1] += starts[c];
+    for (let c = 0; c < width; c++) starts[c + 1] += starts[c];
     const byColumnCols = new Int32Array(units);
     const byColumnSegments = new Int32Array(units);
     for (let e = 0; e < units; e++) {
@@ -177,6 +180,7 @@ export function inputBatch(
     }
     batch.unitColsByColumn = tf.tensor1d(byColumnCols, 'int32');
     batch.unitSegmentsByColumn = tf.tensor1d(byColumnSegments, 'int32');
+    batch.unitColumnExtent = units > 0 ? byColumnCols[units - 1] + 1 : 0;
   }
   return batch;
 }
@@ -203,29 +207,48 @@ export function disposeBatch(batch: InputBatch): void {
   batch.dense?.x.dispose();
 }
 
+/** A segment sum's result [extent, units], given zero rows below to make it [rows, units]. */
+function toRows(sum: tf.Tensor2D | null, extent: number, rows: number, units: number): tf.Tensor2D {
+  if (!sum) return tf.zeros([rows, units]);
+  return extent === rows ? sum : tf.pad(sum, [[0, rows - extent], [0, 0]]);
+}
+
 /**
- * Σ_k value_k · kernel[col_k] per row, times the row scale: [rows, units] from a padded kernel
- * [inputWidth + 1, units]. sparseSegmentSum does the gathering (the wasm gather kernel is an order
- * of magnitude slower); the gradient is a segment sum over entries sorted by kernel row.
+ * Σ_k value_k · kernel[col_k] per row, times the row scale: [rows, units] from a kernel
+ * [inputWidth, units]. sparseSegmentSum does the gathering (the wasm gather kernel is an order of
+ * magnitude slower); the gradient is a segment sum over entries sorted by kernel row.
  */
-function embeddingBag(padded: tf.Tensor2D, batch: SparseBatch): tf.Tensor2D {
+function embeddingBag(kernel: tf.Tensor2D, batch: SparseBatch): tf.Tensor2D {
+  const units = kernel.shape[1];
   const forward = (w: tf.Tensor) => {
     const kernel = w as tf.Tensor2D;
-    const unitSum = tf.sparse.sparseSegmentSum(kernel, batch.unitCols, batch.unitSegments);
-    const heavyRows = tf.mul(tf.sparse.sparseSegmentSum(kernel, batch.heavyCols, batch.heavyPositions), batch.heavyValues);
-    const heavySum = tf.sparse.sparseSegmentSum(heavyRows, batch.heavyPositions, batch.heavySegments);
-    const value = tf.mul(tf.add(unitSum, heavySum), batch.rowScale) as tf.Tensor2D;
+    const unitSum = batch.unitExtent > 0 ? tf.sparse.sparseSegmentSum(kernel, batch.unitCols, batch.unitSegments) : null;
+    const heavySum =
+      batch.heavyExtent > 0
+        ? tf.sparse.sparseSegmentSum(
+            tf.mul(tf.sparse.sparseSegmentSum(kernel, batch.heavyCols, batch.heavyPositions), batch.heavyValues),
+            batch.heavyPositions,
+            batch.heavySegments,
+          )
+        : null;
+    const value = tf.mul(
+      tf.add(toRows(unitSum as tf.Tensor2D | null, batch.unitExtent, batch.rows, units), toRows(heavySum as tf.Tensor2D | null, batch.heavyExtent, batch.rows, units)),
+      batch.rowScale,
+    ) as tf.Tensor2D;
     const gradFunc = (dy: tf.Tensor) => {
       if (!batch.unitColsByColumn || !batch.unitSegmentsByColumn) throw new Error('batch was not built for training');
       const scaled = tf.mul(dy, batch.rowScale);
-      const unitGrad = tf.sparse.sparseSegmentSum(scaled, batch.unitSegmentsByColumn, batch.unitColsByColumn);
+      const unitGrad =
+        batch.unitColumnExtent! > 0 ? tf.sparse.sparseSegmentSum(scaled, batch.unitSegmentsByColumn, batch.unitColsByColumn) : null;
+      const grad = toRows(unitGrad as tf.Tensor2D | null, batch.unitColumnExtent!, batch.width, units);
+      if (batch.heavyExtent === 0) return grad;
       const heavyGradRows = tf.mul(tf.sparse.sparseSegmentSum(scaled, batch.heavySegments, batch.heavyPositions), batch.heavyValues);
-      return tf.add(unitGrad, tf.scatterND(tf.expandDims(batch.heavyCols, 1), heavyGradRows, kernel.shape));
+      return tf.add(grad, tf.scatterND(tf.expandDims(batch.heavyCols, 1), heavyGradRows, kernel.shape));
     };
     return { value, gradFunc };
   };
   const bag = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);
-  return bag(padded) as tf.Tensor2D;
+  return bag(kernel) as tf.Tensor2D;
 }
 
 export interface ModelTensors {
@@ -241,8 +264,7 @@ export interface ModelTensors {
 function firstLayer(params: ModelTensors, batch: InputBatch): tf.Tensor2D {
   if (batch.kind === 'dense') return tf.add(tf.matMul(batch.x, params.kernel1), params.bias1);
   const scaled = params.columnScale ? tf.mul(params.kernel1, params.columnScale) : params.kernel1;
-  const padded = tf.concat([scaled, tf.zeros([1, params.kernel1.shape[1]])], 0) as tf.Tensor2D;
-  const bag = embeddingBag(padded, batch);
+  const bag = embeddingBag(scaled as tf.Tensor2D, batch);
   if (!batch.dense) return tf.add(bag, params.bias1);
   const { x, start } = batch.dense;
   const denseKernel = tf.slice(scaled, [start, 0], [x.shape[1], -1]);

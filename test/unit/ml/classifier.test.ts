@@ -101,6 +101,19 @@ describe('trainClassifier', () => {
     expect(predictProba(trained, matrix, rows)).toEqual(predictProba(trained, rows.map((r) => hashed[r])));
   });
 
+  it('scores a text alike alone and in a batch, whatever words it has', () => {
+    // Repeated words only (no tf-1 entries), no known words, and nothing at all, each also alone.
+    const odd = [hashText('cat cat cat'), hashText('zebra quokka'), hashText(''), hashText('hammer saw')];
+    const examples = [...textExamples, { features: odd[0], label: 'animal' }];
+    const featurizer = fitFeaturizer({ kind: 'text', items: [...hashed, odd[0]], minDf: 1 });
+    const trained = trainClassifier({ featurizer, examples, labels: ['animal', 'tool'], model: 'softmax', seed: 1 });
+    const together = predictProba(trained, odd);
+    odd.forEach((text, i) => expect(Array.from(predictProba(trained, [text])[0])).toEqual(Array.from(together[i])));
+    expect(together[0][0]).toBeGreaterThan(0.5);
+    // Without known words only the bias speaks.
+    expect(Array.from(together[1])).toEqual(Array.from(together[2]));
+  });
+
   it('rejects labels that are not project labels', () => {
     const featurizer = fitFeaturizer({ kind: 'text', items: hashed, minDf: 1 });
     expect(() =>
