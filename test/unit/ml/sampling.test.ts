@@ -41,6 +41,12 @@ describe('selectBatch', () => {
     expect(entropy.map((p) => p.index)).toEqual([2, 1, 3, 0]);
   });
 
+  it('breaks ties in score towards the earlier candidate', () => {
+    const probabilities = Array.from({ length: 50 }, (_, i) => (i % 10 === 3 ? [0.5, 0.5] : [0.9, 0.1]));
+    const picks = selectBatch({ strategy: 'margin', probabilities, n: 3, seed: 1, labeledCountsPerLabel: [5, 5] });
+    expect(picks.map((p) => p.index)).toEqual([3, 13, 23]);
+  });
+
   it('falls back to seeded random picks while some label has too few examples', () => {
     const picks = selectBatch({ strategy: 'margin', probabilities: table, n: 3, seed: 7, labeledCountsPerLabel: { a: 4, b: 1, c: 3 } });
     expect(picks.every((p) => p.strategy === 'cold-start')).toBe(true);
@@ -133,57 +139,33 @@ describe('weightedKMeansPick', () => {
 });
 
 describe("selectBatch 'kmeans-margin'", () => {
+  // Items 0–2 are uncertain near-copies, 3 is uncertain elsewhere, 4–5 are confident.
+  const probabilities = [
+    [0.5, 0.5],
+    [0.52, 0.48],
+    [0.51, 0.49],
+    [0.55, 0.45],
+    [0.99, 0.01],
+    [0.98, 0.02],
+  ];
+  const points = [[0, 0], [0, 0.001], [0.001, 0], [5, 5], [9, 9], [9, 9.1]];
+  const request = { strategy: 'kmeans-margin' as const, probabilities, n: 2, seed: 1, candidateFactor: 2, labeledCountsPerLabel: [3, 3], randomShare: 0 };
+
   it('picks one uncertain item per region of feature space', () => {
-    // Items 0–2 are uncertain near-copies, 3 is uncertain elsewhere, 4–5 are confident.
-    const probabilities = [
-      [0.5, 0.5],
-      [0.52, 0.48],
-      [0.51, 0.49],
-      [0.55, 0.45],
-      [0.99, 0.01],
-      [0.98, 0.02],
-    ];
-    const representations = [[0, 0], [0, 0.001], [0.001, 0], [5, 5], [9, 9], [9, 9.1]];
-    const picks = selectBatch({
-      strategy: 'kmeans-margin',
-      probabilities,
-      representations,
-      n: 2,
-      seed: 1,
-      candidateFactor: 2,
-      labeledCountsPerLabel: [3, 3],
-      randomShare: 0,
-    });
+    const picks = selectBatch({ ...request, representations: points });
     expect(picks.map((p) => p.index).sort()).toEqual([0, 3]);
     expect(picks.every((p) => p.strategy === 'kmeans-margin')).toBe(true);
   });
 
   it('reads the candidates from a project-wide feature matrix through their rows', () => {
-    // Candidates 0–2 are uncertain near-copies, 3 is uncertain elsewhere, 4–5 are confident; their
-    // features sit at rows 6, 1, 4, 0, 3 and 2 of a matrix that also holds labeled items (5, 7).
-    const probabilities = [
-      [0.5, 0.5],
-      [0.52, 0.48],
-      [0.51, 0.49],
-      [0.55, 0.45],
-      [0.99, 0.01],
-      [0.98, 0.02],
-    ];
+    // The candidates' features sit at rows 6, 1, 4, 0, 3 and 2 of a matrix that also holds labeled items (5, 7).
     const featureRows = [6, 1, 4, 0, 3, 2];
-    const points = [[0, 0], [0, 0.001], [0.001, 0], [5, 5], [9, 9], [9, 9.1]];
     const values = new Float32Array(8 * 2).fill(-7);
     featureRows.forEach((row, i) => values.set(points[i], row * 2));
     const features = { kind: 'dense' as const, rows: 8, width: 2, values };
-    const request = { strategy: 'kmeans-margin' as const, probabilities, n: 2, seed: 1, candidateFactor: 2, labeledCountsPerLabel: [3, 3], randomShare: 0 };
     const picks = selectBatch({ ...request, features, featureRows });
     expect(picks.map((p) => p.index).sort()).toEqual([0, 3]);
     expect(picks).toEqual(selectBatch({ ...request, features: selectRows(features, featureRows) }));
-  });
-
-  it('breaks ties in score towards the earlier candidate', () => {
-    const probabilities = Array.from({ length: 50 }, (_, i) => (i % 10 === 3 ? [0.5, 0.5] : [0.9, 0.1]));
-    const picks = selectBatch({ strategy: 'margin', probabilities, n: 3, seed: 1, labeledCountsPerLabel: [5, 5] });
-    expect(picks.map((p) => p.index)).toEqual([3, 13, 23]);
   });
 
   it('spends a share of the batch on random picks that shrinks as labels accumulate', () => {
