@@ -114,6 +114,24 @@ describe('trainClassifier', () => {
     expect(Array.from(together[1])).toEqual(Array.from(together[2]));
   });
 
+  it('trains on every label by default, and stops early on a validation slice when asked', () => {
+    const featurizer = fitFeaturizer({ kind: 'vector', items: vectors });
+    const examples = vectors.map((features, i) => ({ features, label: vectorLabels[i] }));
+    const train = (params: object) => {
+      let run = 0;
+      const trained = trainClassifier({ featurizer, examples, labels: ['down', 'up'], model: 'softmax', seed: 3, params, onEpoch: () => run++ });
+      return { trained, run };
+    };
+    const plain = train({});
+    expect(plain.trained.validationLoss).toBeNull();
+    expect(plain.run).toBe(60);
+    const stopped = train({ validationFrom: 20, maxEpochs: 2000, minSteps: 1_000_000, patience: 2 });
+    expect(stopped.trained.validationLoss).toBeGreaterThan(0);
+    expect(stopped.run).toBeLessThan(2000);
+    // The weights kept are those of the best epoch, `patience` epochs before the last one run.
+    expect(stopped.trained.epochs).toBe(stopped.run - 2);
+  });
+
   it('rejects labels that are not project labels', () => {
     const featurizer = fitFeaturizer({ kind: 'text', items: hashed, minDf: 1 });
     expect(() =>
