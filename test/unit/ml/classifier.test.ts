@@ -102,7 +102,7 @@ describe('trainClassifier', () => {
   });
 
   it('scores a text alike alone and in a batch, whatever words it has', () => {
-    // Repeated words only (no tf-1 entries), no known words, and nothing at all, each also alone.
+    // Repeated words only (no tf-1 entries), no known words, nothing at all: in one batch and each alone.
     const odd = [hashText('cat cat cat'), hashText('zebra quokka'), hashText(''), hashText('hammer saw')];
     const examples = [...textExamples, { features: odd[0], label: 'animal' }];
     const featurizer = fitFeaturizer({ kind: 'text', items: [...hashed, odd[0]], minDf: 1 });
