@@ -103,14 +103,16 @@ export function predictProba(
 
 /**
  * Probabilities plus each item's representation for batch-aware sampling: the hidden layer
- * [hiddenUnits] of an mlp, or the logits [labels.length] of softmax regression.
+ * [hiddenUnits] of an mlp, or the logits [labels.length] of softmax regression. `items` and `rows`
+ * as for predictProba.
  */
 export function predictWithRepresentations(
   trained: TrainedClassifier,
   items: readonly ItemInput[] | FeatureMatrix,
+  rows?: ArrayLike<number>,
 ): { probabilities: Float32Array[]; representations: Float32Array[] } {
   const matrix = asMatrix(trained, items);
-  const result = infer(trained.model, matrix, columnMapOf(trained.model, matrix.width), true);
+  const result = infer(trained.model, matrix, columnMapOf(trained.model, matrix.width), true, rows);
   return {
     probabilities: rowsOf(result.probabilities, trained.labels.length),
     representations: rowsOf(result.representations!, result.units),

@@ -265,11 +265,11 @@ function pickBatch(
   labeledCounts: readonly number[],
 ): void {
   const n = request.pool.length;
+  const usesFeatures = request.strategy === 'badge' || request.strategy === 'kmeans-margin';
   const picks = selectBatch({
     strategy: request.strategy,
     probabilities,
-    features: request.strategy === 'badge' || request.strategy === 'kmeans-margin' ? matrix : undefined,
-    featureRows: request.pool,
+    ...(usesFeatures && { features: matrix, featureRows: request.pool }),
     n: Math.min(request.batch, n),
     seed: request.seed,
     labeledCountsPerLabel: labeledCounts,

@@ -121,10 +121,9 @@ export function runSimulation(request: SimulationRequest): StrategyResult[] {
         started = performance.now();
         const unlabeled: number[] = [];
         for (let i = 0; i < request.pool.length; i++) if (!isLabeled[i]) unlabeled.push(i);
-        const candidates = selectRows(poolMatrix, unlabeled);
         const inference = USES_REPRESENTATIONS.has(strategy)
-          ? predictWithRepresentations(trained, candidates)
-          : { probabilities: strategy === 'random' ? null : predictProba(trained, candidates), representations: undefined };
+          ? predictWithRepresentations(trained, poolMatrix, unlabeled)
+          : { probabilities: strategy === 'random' ? null : predictProba(trained, poolMatrix, unlabeled), representations: undefined };
         scoreSeconds += (performance.now() - started) / 1000;
         const counts = new Array<number>(labels.length).fill(0);
         for (const i of labeled) counts[labelIndex.get(poolLabels[i])!]++;
@@ -132,7 +131,8 @@ export function runSimulation(request: SimulationRequest): StrategyResult[] {
           strategy,
           probabilities: inference.probabilities,
           representations: inference.representations,
-          features: USES_FEATURES.has(strategy) ? candidates : undefined,
+          features: USES_FEATURES.has(strategy) ? poolMatrix : undefined,
+          featureRows: unlabeled,
           poolSize: unlabeled.length,
           n: Math.min(request.batch, budget - labeled.length),
           seed: seed * 100003 + round,
