@@ -16,7 +16,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { countDoubleLeases, formatLatency, type LoadOptions, type LoadResult, percentile, runAnnotators } from './annotator-load.js';
-import { benchUsers, freshBenchDatabase, startBenchServer, startFloorServer, verdict } from './bench-server.js';
+import { type BenchServer, benchUsers, freshBenchDatabase, machineCpuMs, startBenchServer, startFloorServer, verdict } from './bench-server.js';
 
 const items = Number(process.env.BENCH_ITEMS ?? 1_000_000);
 const annotators = Number(process.env.BENCH_ANNOTATORS ?? 50);
@@ -49,18 +49,39 @@ async function seed(databaseUrl: string): Promise<{ projectId: number; labels: s
   return { projectId, labels };
 }
 
+/** CPU time spent during the measured run, in ms: the server's, the load generator's (this process) and the machine's. */
+interface CpuSpent {
+  server: number;
+  loadGenerator: number;
+  machineBusy: number;
+  machineTotal: number;
+}
+
 /** Runs the annotators for the warm-up, prints it, then runs them for the measured `seconds`. */
-async function warmThenMeasure(options: Omit<LoadOptions, 'seconds'>): Promise<{ warmup: LoadResult; load: LoadResult }> {
+async function warmThenMeasure(
+  server: BenchServer,
+  options: Omit<LoadOptions, 'seconds'>,
+): Promise<{ warmup: LoadResult; load: LoadResult; cpu: CpuSpent }> {
   const warmup = await runAnnotators({ ...options, seconds: warmupSeconds });
   console.log(
     `warm-up:      the first ${warmupSeconds} s of load on the freshly started server, not in the figures below: ${warmup.acknowledged.size.toLocaleString('en')} labels; ` +
       `queue/next p99 ${percentile(warmup.nextLatency, 99).toFixed(1)} ms, annotations p99 ${percentile(warmup.submitLatency, 99).toFixed(1)} ms`,
   );
-  return { warmup, load: await runAnnotators({ ...options, seconds }) };
+  const [serverBefore, ownBefore, machineBefore] = [server.cpuMs(), process.cpuUsage(), machineCpuMs()];
+  const load = await runAnnotators({ ...options, seconds });
+  const own = process.cpuUsage(ownBefore);
+  const machine = machineCpuMs();
+  const cpu = {
+    server: server.cpuMs() - serverBefore,
+    loadGenerator: (own.user + own.system) / 1000,
+    machineBusy: machine.busy - machineBefore.busy,
+    machineTotal: machine.total - machineBefore.total,
+  };
+  return { warmup, load, cpu };
 }
 
-/** Prints throughput and latencies; answers labels per second. */
-function report(load: LoadResult): number {
+/** Prints throughput, latencies and where the CPU went; answers labels per second. */
+function report(load: LoadResult, cpu: CpuSpent): number {
   const rate = load.acknowledged.size / load.elapsed;
   console.log(`labels:       ${load.acknowledged.size.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
   console.log(`queue/next:   ${load.nextLatency.length} calls, ${formatLatency(load.nextLatency)}`);
@@ -69,6 +90,14 @@ function report(load: LoadResult): number {
   // call rate (Little's law): what a p99 target asks of throughput.
   const callRate = (load.nextLatency.length + load.submitLatency.length) / load.elapsed;
   console.log(`closed loop:  ${annotators} annotators / ${Math.round(callRate)} calls/s = ${((annotators / callRate) * 1000).toFixed(1)} ms mean time per call`);
+  // What each label costs the machine is steadier from run to run than the latencies, which move
+  // with how busy the cores are; the load generator shares the cores that annotators' browsers would not.
+  const perLabel = (ms: number) => `${((ms / Math.max(1, load.acknowledged.size)) * 1000).toFixed(0)} µs`;
+  const rest = cpu.machineBusy - cpu.server - cpu.loadGenerator;
+  console.log(
+    `CPU per label: server ${perLabel(cpu.server)}, load generator ${perLabel(cpu.loadGenerator)}, rest of the machine (PostgreSQL, kernel) ${perLabel(rest)}; ` +
+      `cores busy ${((100 * cpu.machineBusy) / cpu.machineTotal).toFixed(0)} %`,
+  );
   return rate;
 }
 
@@ -76,9 +105,9 @@ async function floor(): Promise<void> {
   const server = await startFloorServer();
   console.log(`Floor: ${annotators} annotators for ${seconds} s (next n=${batch}) against the HTTP layer alone (no authentication, validation or database)…`);
   const tokens = new Map(Array.from({ length: annotators }, (_, i) => [`annotator-${i}@bench.test`, 'none']));
-  const { load } = await warmThenMeasure({ url: server.url, projectId: 1, annotators: tokens, batch, labelFor: () => 'billing' });
+  const { load, cpu } = await warmThenMeasure(server, { url: server.url, projectId: 1, annotators: tokens, batch, labelFor: () => 'billing' });
   await server.stop();
-  report(load);
+  report(load, cpu);
   console.log(`The load generator and HTTP layer alone; the server's targets are p99 < ${targets.p99Ms} ms and ≥ ${targets.labelsPerSecond} labels/s.`);
 }
 
@@ -90,7 +119,7 @@ async function main(): Promise<void> {
   const names = Array.from({ length: annotators }, (_, i) => `annotator-${i}@bench.test`);
   const tokens = await benchUsers(databaseUrl, names, 'annotator', projectId);
   console.log(`${annotators} annotators for ${seconds} s after a ${warmupSeconds} s warm-up (next n=${batch})…`);
-  const { warmup, load } = await warmThenMeasure({
+  const { warmup, load, cpu } = await warmThenMeasure(server, {
     url: server.url,
     projectId,
     annotators: tokens,
@@ -116,7 +145,7 @@ async function main(): Promise<void> {
   const lost = [...acknowledged.keys()].filter((key) => storedKeys.get(key) !== 1).length;
   const unexpected = stored.length - acknowledged.size;
 
-  const rate = report(load);
+  const rate = report(load, cpu);
   console.log(`double leases: ${doubleLeases}; acknowledged but not stored exactly once: ${lost}; stored but never acknowledged: ${unexpected}`);
   const checks = [
     [`queue/next p99 < ${targets.p99Ms} ms`, percentile(load.nextLatency, 99) < targets.p99Ms],

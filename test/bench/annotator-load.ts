@@ -4,7 +4,7 @@
  * guarantees can be checked afterwards.
  */
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
+import { HttpConnection } from './http-connection.js';
 
 export interface Lease {
   itemId: number;
@@ -70,33 +70,17 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
     errors: 0,
   };
   const deadline = performance.now() + options.seconds * 1000;
-  // node:http with keep-alive: a load generator several times cheaper than fetch, so the
-  // benchmark measures the server rather than the client sharing its two cores.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.annotators.size });
   const { hostname, port } = new URL(options.url);
-  const post = (path: string, body: unknown, headers: Record<string, string>) =>
-    new Promise<{ status: number; json: any; ms: number }>((resolve, reject) => {
-      const started = performance.now();
-      const payload = JSON.stringify(body);
-      const req = http.request(
-        { agent, hostname, port, path, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), ...headers } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()), ms: performance.now() - started }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-
+  const connections: HttpConnection[] = [];
   const annotator = async (name: string, token: string) => {
     const auth = { Authorization: `Bearer ${token}` };
+    // Each annotator has a connection of its own, kept open, as a browser tab would.
+    const connection = new HttpConnection(hostname, Number(port));
+    connections.push(connection);
     // People who read their items do not all start in the same millisecond.
     if (options.thinkMs) await new Promise((r) => setTimeout(r, Math.random() * options.thinkMs! * options.batch));
     while (performance.now() < deadline) {
-      const next = await post(`/api/projects/${options.projectId}/queue/next`, { n: options.batch }, auth);
+      const next = await connection.post(`/api/projects/${options.projectId}/queue/next`, { n: options.batch }, auth);
       result.nextLatency.push(next.ms);
       options.onCall?.('next', Date.now() - next.ms, next.ms);
       if (next.status !== 200) {
@@ -104,12 +88,12 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
         continue;
       }
       const leasedAt = Date.now();
-      const items = next.json.items as Array<{ id: number; externalId: string }>;
+      const items = (JSON.parse(next.body) as { items: unknown }).items as Array<{ id: number; externalId: string }>;
       if (items.length === 0) await new Promise((r) => setTimeout(r, 50));
       for (const item of items) {
         if (options.thinkMs) await new Promise((r) => setTimeout(r, options.thinkMs));
         const key = randomUUID();
-        const submit = await post(
+        const submit = await connection.post(
           `/api/items/${item.id}/annotations`,
           { label: options.labelFor(item), durationMs: 900 },
           { ...auth, 'Idempotency-Key': key },
@@ -130,7 +114,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   await Promise.all([...options.annotators].map(([name, token]) => annotator(name, token)));
   result.elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
+  for (const connection of connections) connection.close();
   result.nextLatency.sort((a, b) => a - b);
   result.submitLatency.sort((a, b) => a - b);
   return result;

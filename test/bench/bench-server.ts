@@ -16,6 +16,8 @@ export interface BenchServer {
   pid: number;
   /** Resident memory of the server process, in MiB. */
   rssMiB(): number;
+  /** CPU time the server process has used so far, in ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ async function spawnServer(command: string, env: Record<string, string>): Promis
     url,
     pid: child.pid!,
     rssMiB: () => readRssMiB(child.pid!),
+    cpuMs: () => readCpuMs(child.pid!),
     async stop() {
       child.kill('SIGTERM');
       await exited(child);
@@ -85,6 +88,24 @@ function readRssMiB(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb / 1024;
 }
+
+/** User + system CPU time of a process (its threads included), from /proc/<pid>/stat, in ms. */
+function readCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+}
+
+/** Busy and total CPU time of the whole machine (all cores), from /proc/stat, in ms. */
+export function machineCpuMs(): { busy: number; total: number } {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks.map(Number);
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy: (busy * 1000) / clockTicksPerSecond, total: ((busy + idle + iowait) * 1000) / clockTicksPerSecond };
+}
+
+/** USER_HZ: 100 on every Linux this runs on. */
+const clockTicksPerSecond = 100;
 
 function exited(child: ChildProcess): Promise<number | null> {
   return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.on('exit', resolve));
