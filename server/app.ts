@@ -1,10 +1,10 @@
 /** Builds the HTTP application from its dependencies; never opens a port (see main.ts). */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import { limitBody } from './http/body-limit.js';
 import { HTTPException } from 'hono/http-exception';
-import { requestId } from 'hono/request-id';
 import type { Kysely } from 'kysely';
 import type { DatabaseKind } from './db/create-db.js';
 import type { Database } from './db/schema.js';
@@ -21,7 +21,7 @@ import { authRoutes } from './http/auth.routes.js';
 import { csrfProtection } from './http/csrf.middleware.js';
 import { memberRoutes } from './http/members.routes.js';
 import { defaultRateLimits, provideRateLimiters, type RateLimits } from './http/rate-limit.js';
-import { builtScriptHashes, builtStyleAttributeHashes, securityHeaders } from './http/security-headers.js';
+import { apiSecurityHeaders, builtScriptHashes, builtStyleAttributeHashes, securityHeaders } from './http/security-headers.js';
 import { tokenRoutes } from './http/tokens.routes.js';
 import { userRoutes } from './http/users.routes.js';
 import { exportRoutes } from './http/export.routes.js';
@@ -151,8 +151,8 @@ export function createApp(deps: AppDeps & { services?: Services }) {
     .route('/', auditRoutes(services.audit));
 
   const app = new Hono();
-  app.use(requestId());
-  app.use(securityHeaders(builtScriptHashes(deps.webBuildDir), builtStyleAttributeHashes(deps.webBuildDir)));
+  const webHeaders = securityHeaders(builtScriptHashes(deps.webBuildDir), builtStyleAttributeHashes(deps.webBuildDir));
+  app.use((c, next) => (isApiPath(c.req.path) ? apiSecurityHeaders(c, next) : webHeaders(c, next)));
   app.route('/api', api);
   app.all('/api/*', (c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
 
@@ -173,8 +173,9 @@ export function createApp(deps: AppDeps & { services?: Services }) {
       const code = status === 413 ? 'payload_too_large' : status === 400 ? 'bad_request' : 'http_error';
       return c.json({ error: { code, message: err.message || 'Request rejected' } }, status);
     }
-    const id = c.get('requestId');
+    const id = requestIdOf(c.req.header('x-request-id'));
     log('unhandled error', { requestId: id, method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
+    c.header('X-Request-Id', id);
     return c.json({ error: { code: 'internal', message: `Something went wrong on our side (request ${id})` } }, 500);
   });
 
@@ -182,3 +183,13 @@ export function createApp(deps: AppDeps & { services?: Services }) {
 }
 
 export type AppType = ReturnType<typeof createApp>;
+
+const isApiPath = (path: string) => path === '/api' || path.startsWith('/api/');
+
+/**
+ * The id an unexpected failure is logged and answered under, for matching a user's report to the
+ * log: the caller's own `X-Request-Id` when it is a plain token (a proxy's, say), else a new one.
+ */
+function requestIdOf(given: string | undefined): string {
+  return given !== undefined && /^[\w-]{1,255}$/.test(given) ? given : randomUUID();
+}

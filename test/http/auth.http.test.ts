@@ -271,6 +271,14 @@ describe('sessions, tokens, CSRF and the audit trail', () => {
     }
   });
 
+  it('gives API answers, which are never rendered, a policy that allows nothing, and pages the web app\'s own', async () => {
+    const api = await t.request('/api/health');
+    expect(api.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    const page = await t.anonymous.request('/projects/1');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
   it('keeps an append-only audit trail of settings, labels, members and tokens', async () => {
     const lead = await t.member('auditor', projectId, 'lead');
     await lead.call('PATCH', `/api/projects/${projectId}`, { guidelines: 'Be careful' });

@@ -75,6 +75,7 @@ describe('unexpected failures', () => {
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('internal');
     expect(body.error.message).toMatch(/^Something went wrong on our side \(request [\w-]+\)$/);
+    expect(body.error.message).toContain(`(request ${res.headers.get('x-request-id')})`);
     expect(JSON.stringify(body)).not.toMatch(/relation|does not exist|select|stack/i);
   });
 });
