@@ -37,14 +37,42 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
     if (!hasBody) return next();
     if (!withBody.has(c.req.method) || !json.test(c.req.header('content-type') ?? '')) return generic(c, next);
     if (Number(c.req.header('content-length') ?? 0) > maxBytes) throw tooLarge();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of incoming as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxBytes) throw tooLarge();
-      chunks.push(chunk);
-    }
-    bodyCacheOf(c).text = Promise.resolve(Buffer.concat(chunks).toString('utf8'));
+    bodyCacheOf(c).text = Promise.resolve(await readText(incoming, maxBytes, tooLarge));
     return next();
   };
+}
+
+/**
+ * The body as UTF-8 text, refused once it passes `maxBytes`. Read through the stream's events:
+ * an async iterator over the request costs several promises and listeners per request.
+ */
+function readText(incoming: IncomingMessage, maxBytes: number, tooLarge: () => Error): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      // The rest is read and dropped, so that the 413 still reaches the client.
+      stop();
+      incoming.resume();
+      reject(tooLarge());
+    };
+    const onEnd = () => {
+      stop();
+      resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (error: Error) => {
+      stop();
+      reject(error);
+    };
+    const stop = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+  });
 }
