@@ -25,14 +25,14 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
     await sql`update item set priority = item_id where project_id = ${projectId}`.execute(db);
     await sql`analyze item`.execute(db);
     // 40 annotators take 5 items each: the 200 items at the head of the queue are held.
-    for (let a = 0; a < 40; a++) await sql`select * from queue_next(${projectId}, ${`holder-${a}`}, 5)`.execute(db);
+    for (let a = 0; a < 40; a++) await sql`select * from queue_next_items(${projectId}, ${`holder-${a}`}, 5)`.execute(db);
     // One more pick, as any annotator's would be, after which the index no longer points at held items.
-    await sql`select * from queue_next(${projectId}, 'warm-up', 5)`.execute(db);
+    await sql`select * from queue_next_items(${projectId}, 'warm-up', 5)`.execute(db);
   });
   afterAll(() => database.close());
 
   /**
-   * The pick inside lease_next_items (see the migrations), as a plan can show it. The function keeps
+   * The pick inside queue_next_items (see the migrations), as a plan can show it. The function keeps
    * the plan it made without knowing its parameters (a generic plan), so that is the plan shown.
    */
   async function pickPlan(excludeOwn: boolean): Promise<string> {
@@ -72,12 +72,20 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
 
   it('keeps the pick\'s plan from call to call and never compiles it', async () => {
     const { rows } = await sql<{ config: string[] }>`
-      select proconfig as config from pg_proc where proname = 'lease_next_items'`.execute(database.db);
+      select proconfig as config from pg_proc where proname = 'queue_next_items'`.execute(database.db);
     expect(rows[0].config).toEqual(expect.arrayContaining(['plan_cache_mode=force_generic_plan', 'jit=off']));
   });
 
+  it('reads leases and skips by index in the queue and label functions, however few rows they had when planned', async () => {
+    const { rows } = await sql<{ name: string; config: string[] | null }>`
+      select proname as name, proconfig as config from pg_proc
+      where proname in ('queue_next_items', 'record_human_labels', 'record_human_label')`.execute(database.db);
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect({ name: row.name, config: row.config }).toEqual({ name: row.name, config: expect.arrayContaining(['enable_seqscan=off']) });
+  });
+
   it('hands out the next items by priority, none of them held by anyone', async () => {
-    const { rows } = await sql<{ item_id: number }>`select item_id from queue_next(${projectId}, 'reader', 5)`.execute(database.db);
+    const { rows } = await sql<{ item_id: number }>`select item_id from queue_next_items(${projectId}, 'reader', 5)`.execute(database.db);
     const { rows: held } = await sql<{ n: number }>`
       select count(*)::int as n from lease where item_id = any(${rows.map((r) => r.item_id)}::int[]) and annotator <> 'reader'`.execute(database.db);
     expect(rows).toHaveLength(5);
