@@ -30,20 +30,26 @@ export class Batcher<In, Out> {
     while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.maxBatch);
       this.inFlight += 1;
-      this.run(batch.map((entry) => entry.input))
-        .then(
-          (outputs): unknown => batch.forEach((entry, i) => entry.resolve(outputs[i])),
-          (error: unknown): unknown => {
-            if (batch.length === 1) return batch[0].reject(error);
-            return Promise.all(
-              batch.map((entry) => this.run([entry.input]).then(([output]) => entry.resolve(output), entry.reject)),
-            );
-          },
-        )
-        .finally(() => {
-          this.inFlight -= 1;
-          this.pump();
-        });
+      const settled = () => {
+        this.inFlight -= 1;
+        this.pump();
+      };
+      this.run(batch.map((entry) => entry.input)).then(
+        (outputs) => {
+          // The next batch goes to the database before this one's callers are answered.
+          settled();
+          batch.forEach((entry, i) => entry.resolve(outputs[i]));
+        },
+        (error: unknown) => {
+          if (batch.length === 1) {
+            settled();
+            return batch[0].reject(error);
+          }
+          void Promise.all(
+            batch.map((entry) => this.run([entry.input]).then(([output]) => entry.resolve(output), entry.reject)),
+          ).finally(settled);
+        },
+      );
     }
   }
 }

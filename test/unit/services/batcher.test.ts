@@ -37,4 +37,19 @@ describe('Batcher', () => {
     await first;
     expect(await Promise.all(rest)).toEqual([{ v: 12 }, { e: 'unlucky' }, { v: 14 }]);
   });
+
+  it('sends the waiting calls to the database before answering the batch that just finished', async () => {
+    const events: string[] = [];
+    const { gate, release } = deferred();
+    const batcher = new Batcher<number, number>(async (inputs) => {
+      events.push(`run ${inputs.join(',')}`);
+      if (inputs[0] === 1) await gate;
+      return inputs;
+    }, 1);
+    const first = batcher.call(1).then(() => events.push('answered 1'));
+    const second = batcher.call(2).then(() => events.push('answered 2'));
+    release();
+    await Promise.all([first, second]);
+    expect(events).toEqual(['run 1', 'run 2', 'answered 1', 'answered 2']);
+  });
 });
