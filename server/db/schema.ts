@@ -87,6 +87,21 @@ export interface LeaseTable {
   expires_at: Date;
 }
 
+/**
+ * Where each project's free items start in queue order, kept by the queue's functions and triggers
+ * (see migration 20261206000000): no open, unleased item lies before it.
+ */
+export interface QueueFrontierTable {
+  project_id: number;
+  /** -priority (+∞ for none) and random key of the priority queue's frontier. */
+  rank: Generated<number>;
+  random: Generated<number>;
+  /** Random key of the holdout queue's frontier. */
+  holdout_random: Generated<number>;
+  /** Raised whenever an item comes back to the queue. */
+  epoch: Generated<string>;
+}
+
 export interface RoundTable {
   round_id: Generated<number>;
   project_id: number;
@@ -213,6 +228,7 @@ export interface Database {
   annotation: AnnotationTable;
   skip: SkipTable;
   lease: LeaseTable;
+  queue_frontier: QueueFrontierTable;
   round: RoundTable;
   round_weights: RoundWeightsTable;
   job: JobTable;

@@ -13,6 +13,7 @@ import { openTestDb, testDatabaseKinds } from '../support/test-db.js';
 describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
   let database: DatabaseHandle;
   let projectId: number;
+  let frontier: { rank: number; random: number };
 
   beforeAll(async () => {
     database = await openTestDb(kind);
@@ -28,6 +29,9 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
     for (let a = 0; a < 40; a++) await sql`select * from queue_next_items(${projectId}, ${`holder-${a}`}, 5)`.execute(db);
     // One more pick, as any annotator's would be, after which the index no longer points at held items.
     await sql`select * from queue_next_items(${projectId}, 'warm-up', 5)`.execute(db);
+    await sql`select advance_queue_frontier(${projectId})`.execute(db);
+    ({ rows: [frontier] } = await sql<{ rank: number; random: number }>`
+      select rank, random from queue_frontier where project_id = ${projectId}`.execute(db));
   });
   afterAll(() => database.close());
 
@@ -43,14 +47,16 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
       await sql`set local enable_seqscan = off`.execute(trx);
       await sql`set local plan_cache_mode = force_generic_plan`.execute(trx);
       await sql`
-        prepare pick(int, text, int) as
+        prepare pick(int, text, int, float8, float8) as
         select i.item_id from item i
-        where i.project_id = $1 and i.open and not i.holdout and i.lease_annotator is null ${own}
-        order by i.priority desc nulls last, i.random_key
+        where i.project_id = $1 and i.open and not i.holdout and i.lease_annotator is null
+          and (coalesce(-i.priority, 'Infinity'::float8), i.random_key) >= ($4, $5) ${own}
+        order by coalesce(-i.priority, 'Infinity'::float8), i.random_key
         limit $3
         for update of i skip locked`.execute(trx);
       const { rows } = await sql<Record<string, string>>`
-        explain (analyze, costs off, timing off, summary off) execute pick(${sql.lit(projectId)}, 'reader', 5)`.execute(trx);
+        explain (analyze, costs off, timing off, summary off)
+        execute pick(${sql.lit(projectId)}, 'reader', 5, ${sql.raw(String(frontier.rank))}, ${sql.raw(String(frontier.random))})`.execute(trx);
       await sql`deallocate pick`.execute(trx);
       return rows.map((r) => String(Object.values(r)[0])).join('\n');
     });
