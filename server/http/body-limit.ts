@@ -66,13 +66,17 @@ function readText(incoming: IncomingMessage, maxBytes: number, tooLarge: () => E
       stop();
       reject(error);
     };
+    // A client that goes away mid-body ends the request without 'end'.
+    const onClose = () => onError(new Error('The request closed before its body ended'));
     const stop = () => {
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onError);
+      incoming.off('close', onClose);
     };
     incoming.on('data', onData);
     incoming.on('end', onEnd);
     incoming.on('error', onError);
+    incoming.on('close', onClose);
   });
 }

@@ -1,11 +1,12 @@
 /**
  * Security headers on every response. API answers are JSON, never a document to render, and get
- * the short set recommended for REST APIs (OWASP) — the web app's policy with its hashes would
- * more than double the size of an annotator's typical answer. The web app is built with SvelteKit's hash-mode CSP, which
- * writes the hashes of its inline bootstrap script into a meta tag of index.html; the header allows
- * exactly those scripts and nothing inline or eval'd besides. Likewise for styles: the only inline
- * style attributes allowed are the fixed ones in the built JavaScript (SvelteKit's screen-reader
- * route announcer), by hash.
+ * the short set recommended for REST APIs (OWASP): the web app's policy with its hashes would more
+ * than double the size of an annotator's typical answer.
+ *
+ * The web app is built with SvelteKit's hash-mode CSP, which writes the hashes of its inline
+ * bootstrap script into a meta tag of index.html; the header allows exactly those scripts and nothing
+ * inline or eval'd besides. Likewise for styles: the only inline style attributes allowed are the
+ * fixed ones in the built JavaScript (SvelteKit's screen-reader route announcer), by hash.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';

@@ -23,9 +23,9 @@ export interface LeasedItem {
 
 /**
  * Up to `n` items for the annotator in one round trip (`queue_next_items`, see its migrations): the
- * leases they already hold, then new ones. New picks lock rows with
- * `FOR UPDATE SKIP LOCKED`, so concurrent requests never wait on each other and never take the
- * same row. Answers undefined when the project does not exist.
+ * leases they already hold, then new ones. New picks lock rows with `FOR UPDATE SKIP LOCKED`, so
+ * concurrent requests never wait on each other and never take the same row. Answers undefined when
+ * the project does not exist.
  */
 export async function queueNext(db: Executor, projectId: number, annotator: string, n: number): Promise<LeasedItem[] | undefined> {
   try {
