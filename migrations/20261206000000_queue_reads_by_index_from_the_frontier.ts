@@ -37,6 +37,13 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
  * holdout item with the project's holdout share and else the next item by priority; when one of the
  * two queues runs short the other fills in. Expired leases of the project go back to the queue first.
  */
+/**
+ * An item's place in the priority queue's order (`priority desc nulls last`) as an ascending key:
+ * the index, the pick and the frontier must all spell it alike for the index to serve them.
+ */
+const rankOf = (priority: RawBuilder<unknown>) => sql`coalesce(-${priority}, 'Infinity'::float8)`;
+const rank = rankOf(sql`i.priority`);
+
 /** The functions that store labels; they read `lease` like the queue does. */
 const labelFunctions = [
   'record_human_labels(int[], text[], text[], int[], text[])',
@@ -143,9 +150,9 @@ function leaseQuery(own: RawBuilder<unknown>): RawBuilder<unknown> {
             select i.item_id from item i
             where i.project_id = p_project and i.open and not i.holdout and i.lease_annotator is null
               and not exists (select 1 from skip s where s.item_id = i.item_id and s.annotator = p_annotator)
-              and (coalesce(-i.priority, 'Infinity'::float8), i.random_key) >= (v_rank, v_random)
+              and (${rank}, i.random_key) >= (v_rank, v_random)
               ${own}
-            order by coalesce(-i.priority, 'Infinity'::float8), i.random_key
+            order by ${rank}, i.random_key
             limit v_by_priority
             for update of i skip locked
           ), by_chance as (
@@ -204,7 +211,7 @@ async function createFrontier(db: Kysely<any>): Promise<void> {
   await sql`
     create function queue_frontier_back_to_item() returns trigger language plpgsql as $$
     declare
-      v_rank float8 := coalesce(-new.priority, 'Infinity'::float8);
+      v_rank float8 := ${rankOf(sql`new.priority`)};
     begin
       if new.holdout then
         update queue_frontier f set holdout_random = least(f.holdout_random, new.random_key), epoch = f.epoch + 1
@@ -244,7 +251,7 @@ async function createFrontier(db: Kysely<any>): Promise<void> {
 
   // The queue's order, priority desc nulls last then random_key, as one ascending pair.
   await sql`drop index item_queue_idx`.execute(db);
-  await sql`create index item_queue_idx on item (project_id, (coalesce(-priority, 'Infinity'::float8)), random_key)
+  await sql`create index item_queue_idx on item (project_id, (${rankOf(sql`priority`)}), random_key)
     where open and not holdout and lease_annotator is null`.execute(db);
 
   /**
@@ -261,10 +268,10 @@ async function createFrontier(db: Kysely<any>): Promise<void> {
       select f.epoch, p.rank, p.random_key, h.random_key into v_epoch, v_rank, v_random, v_holdout
       from queue_frontier f
       left join lateral (
-        select coalesce(-i.priority, 'Infinity'::float8) as rank, i.random_key from item i
+        select ${rank} as rank, i.random_key from item i
         where i.project_id = f.project_id and i.open and not i.holdout and i.lease_annotator is null
-          and (coalesce(-i.priority, 'Infinity'::float8), i.random_key) >= (f.rank, f.random)
-        order by coalesce(-i.priority, 'Infinity'::float8), i.random_key
+          and (${rank}, i.random_key) >= (f.rank, f.random)
+        order by ${rank}, i.random_key
         limit 1
       ) p on true
       left join lateral (

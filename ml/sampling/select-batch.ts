@@ -72,14 +72,14 @@ function isColdStart(request: SelectBatchRequest): boolean {
  * pool of 100,000 is cut at the k-th score with one numeric sort before the few survivors are ordered.
  */
 function topByScore(scores: readonly number[], eligible: readonly number[], k: number): number[] {
-  const value = (i: number) => (Number.isNaN(scores[i]) ? -Infinity : scores[i]);
-  const byScore = (a: number, b: number) => value(b) - value(a) || a - b;
+  const value = Float64Array.from(scores, (score) => (Number.isNaN(score) ? -Infinity : score));
+  const byScore = (a: number, b: number) => value[b] - value[a] || a - b;
   if (k >= eligible.length) return eligible.slice().sort(byScore);
   if (k <= 0) return [];
-  const sorted = Float64Array.from(eligible, value).sort();
+  const sorted = Float64Array.from(eligible, (i) => value[i]).sort();
   const cut = sorted[sorted.length - k];
-  const above = eligible.filter((i) => value(i) > cut);
-  const at = eligible.filter((i) => value(i) === cut).sort((a, b) => a - b);
+  const above = eligible.filter((i) => value[i] > cut);
+  const at = eligible.filter((i) => value[i] === cut).sort((a, b) => a - b);
   return [...above, ...at.slice(0, k - above.length)].sort(byScore);
 }
 
