@@ -7,8 +7,8 @@ import { insertProject } from '../../server/repositories/project.repository.js';
 import { openTestDb, testDatabaseKinds } from '../support/test-db.js';
 
 /**
- * A pick reads only items it can take: the items other annotators hold are not in the queue
- * index, so however many are leased at the head of the queue, the next pick does not walk past them.
+ * A pick reads only items it can take: the items other annotators hold lie before the queue
+ * frontier, so however many are leased at the head of the queue, the next pick does not walk past them.
  */
 describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
   let database: DatabaseHandle;
@@ -80,6 +80,32 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
     const { rows } = await sql<{ config: string[] }>`
       select proconfig as config from pg_proc where proname = 'queue_next_items'`.execute(database.db);
     expect(rows[0].config).toEqual(expect.arrayContaining(['plan_cache_mode=force_generic_plan', 'jit=off']));
+  });
+
+  it('keeps the plans that store a batch of labels from call to call', async () => {
+    const { rows } = await sql<{ config: string[] }>`
+      select proconfig as config from pg_proc where proname = 'record_human_labels'`.execute(database.db);
+    expect(rows[0].config).toEqual(expect.arrayContaining(['plan_cache_mode=force_generic_plan']));
+  });
+
+  it('leases items by rewriting their rows in place, leaving the indexes of item alone', async () => {
+    // A row whose page has no room left still moves, so nearly all stay in place, not all. The
+    // counter also holds this connection's earlier updates not yet reported: each pick counts the
+    // difference within its own transaction.
+    const counter = sql<{ n: number }>`select pg_stat_get_xact_tuples_hot_updated('item'::regclass)::int as n`;
+    let leased = 0;
+    let inPlace = 0;
+    for (let pick = 0; pick < 8; pick++) {
+      await database.db.transaction().execute(async (trx) => {
+        const { rows: before } = await counter.execute(trx);
+        const { rows } = await sql`select item_id from queue_next_items(${projectId}, ${`in-place-${pick}`}, 5)`.execute(trx);
+        const { rows: after } = await counter.execute(trx);
+        leased += rows.length;
+        inPlace += after[0].n - before[0].n;
+      });
+    }
+    expect(leased).toBe(40);
+    expect(inPlace).toBeGreaterThanOrEqual(32);
   });
 
   it('reads leases and skips by index in the queue and label functions, however few rows they had when planned', async () => {
