@@ -1,4 +1,5 @@
 /** The only reader of `process.env`: parses it once into a typed, frozen Config. */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -10,6 +11,7 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   IMPORT_DIR: z.string().min(1).optional(),
   DEMO: z.enum(['auto', 'off']).default('auto'),
@@ -22,6 +24,14 @@ export interface Config {
   readonly host: string;
   /** Unset means the embedded PGlite database under `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /**
+   * PostgreSQL connections the server opens at most. By default one per core of this machine and
+   * one more for the batch of labels being stored: more queries at once than cores only make them
+   * wait on each other (annotate benchmark on 2 cores, 3 connections against 10: a fifth less CPU
+   * per label in PostgreSQL and the kernel, p99 of queue/next 59–64 → 46–47 ms and of annotations
+   * 68–69 → 54–55 ms). A database on a bigger machine of its own may want more.
+   */
+  readonly databasePoolSize: number;
   readonly dataDir: string;
   /** Image rows may name files only inside this folder. */
   readonly importDir: string;
@@ -45,6 +55,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE ?? os.availableParallelism() + 1,
     dataDir,
     importDir: path.resolve(e.IMPORT_DIR ?? path.join(dataDir, 'import')),
     demo: e.DEMO,

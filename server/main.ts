@@ -15,7 +15,8 @@ const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'ut
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, version);
-  const database = await createDb(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir });
+  const target = config.databaseUrl ? { url: config.databaseUrl, poolSize: config.databasePoolSize } : { dataDir: config.dataDir };
+  const database = await createDb(target);
   if (database.kind === 'pglite') {
     await migrateToLatest(database.db);
   } else {
