@@ -19,7 +19,8 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
  * 607–650 transactions per second (three runs each, alternated). In the annotate benchmark every
  * lease now stays in place (109,270 of 218,436 item updates, one lease and one label per item).
  */
-const rankOf = sql`(coalesce(-priority, 'Infinity'::float8))`;
+/** The queue's sort key as 20261206000000_queue_reads_by_index_from_the_frontier indexes it; picks match it exactly. */
+const queueRank = sql`(coalesce(-priority, 'Infinity'::float8))`;
 
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table item set (fillfactor = 90)`.execute(db);
@@ -31,11 +32,12 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`alter table item reset (fillfactor)`.execute(db);
 }
 
-async function replaceQueueIndexes(db: Kysely<any>, free: RawBuilder<unknown>): Promise<void> {
+/** Both queue indexes, with `freeOnly` added to their condition. */
+async function replaceQueueIndexes(db: Kysely<any>, freeOnly: RawBuilder<unknown>): Promise<void> {
   await sql`drop index item_queue_idx`.execute(db);
-  await sql`create index item_queue_idx on item (project_id, ${rankOf}, random_key)
-    where open and not holdout ${free}`.execute(db);
+  await sql`create index item_queue_idx on item (project_id, ${queueRank}, random_key)
+    where open and not holdout ${freeOnly}`.execute(db);
   await sql`drop index item_holdout_queue_idx`.execute(db);
   await sql`create index item_holdout_queue_idx on item (project_id, random_key)
-    where open and holdout ${free}`.execute(db);
+    where open and holdout ${freeOnly}`.execute(db);
 }
