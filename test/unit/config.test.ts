@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
 
 describe('database pool size', () => {
-  it('opens one connection per core and one for the labels being stored, unless told otherwise', () => {
+  it('opens one connection per core and one more, unless told otherwise', () => {
     expect(loadConfig({}).databasePoolSize).toBe(os.availableParallelism() + 1);
     expect(loadConfig({ DATABASE_POOL_SIZE: '12' }).databasePoolSize).toBe(12);
   });
