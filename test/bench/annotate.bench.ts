@@ -13,9 +13,11 @@
  * server's HTTP layer answering at once, with nothing behind them. What the load generator and
  * the HTTP layer cost on this machine is then apart from what the server's own work costs.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { countDoubleLeases, formatLatency, type LoadOptions, type LoadResult, percentile, runAnnotators } from './annotator-load.js';
+import { formatLatency, type LoadOptions, type LoadResult, percentile, runAnnotators } from './annotator-load.js';
+import { DecisionLog } from './decision-log.js';
 import { type BenchServer, benchUsers, freshBenchDatabase, machineCpuMs, startBenchServer, startFloorServer, verdict } from './bench-server.js';
 
 const items = Number(process.env.BENCH_ITEMS ?? 1_000_000);
@@ -61,14 +63,19 @@ interface CpuSpent {
 async function warmThenMeasure(
   server: BenchServer,
   options: Omit<LoadOptions, 'seconds'>,
-): Promise<{ warmup: LoadResult; load: LoadResult; cpu: CpuSpent }> {
+): Promise<{ warmup: LoadResult; load: LoadResult; cpu: CpuSpent; loadGeneratorGcMs: number[] }> {
   const warmup = await runAnnotators({ ...options, seconds: warmupSeconds });
   console.log(
-    `warm-up:      the first ${warmupSeconds} s of load on the freshly started server, not in the figures below: ${warmup.acknowledged.size.toLocaleString('en')} labels; ` +
+    `warm-up:      the first ${warmupSeconds} s of load on the freshly started server, not in the figures below: ${warmup.acknowledged.toLocaleString('en')} labels; ` +
       `queue/next p99 ${percentile(warmup.nextLatency, 99).toFixed(1)} ms, annotations p99 ${percentile(warmup.submitLatency, 99).toFixed(1)} ms`,
   );
+  // While the load generator collects garbage it reads no answers: those pauses count as latency.
+  const loadGeneratorGcMs: number[] = [];
+  const gc = new PerformanceObserver((list) => list.getEntries().forEach((entry) => loadGeneratorGcMs.push(entry.duration)));
+  gc.observe({ entryTypes: ['gc'] });
   const [serverBefore, ownBefore, machineBefore] = [server.cpuMs(), process.cpuUsage(), machineCpuMs()];
   const load = await runAnnotators({ ...options, seconds });
+  gc.disconnect();
   const own = process.cpuUsage(ownBefore);
   const machine = machineCpuMs();
   const cpu = {
@@ -77,13 +84,13 @@ async function warmThenMeasure(
     machineBusy: machine.busy - machineBefore.busy,
     machineTotal: machine.total - machineBefore.total,
   };
-  return { warmup, load, cpu };
+  return { warmup, load, cpu, loadGeneratorGcMs };
 }
 
 /** Prints throughput, latencies and where the CPU went; answers labels per second. */
-function report(load: LoadResult, cpu: CpuSpent): number {
-  const rate = load.acknowledged.size / load.elapsed;
-  console.log(`labels:       ${load.acknowledged.size.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
+function report(load: LoadResult, cpu: CpuSpent, loadGeneratorGcMs: number[]): number {
+  const rate = load.acknowledged / load.elapsed;
+  console.log(`labels:       ${load.acknowledged.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
   console.log(`queue/next:   ${load.nextLatency.length} calls, ${formatLatency(load.nextLatency)}`);
   console.log(`annotations:  ${load.submitLatency.length} calls, ${formatLatency(load.submitLatency)}`);
   // Annotators wait for each answer before the next call, so the mean latency follows from the
@@ -92,11 +99,15 @@ function report(load: LoadResult, cpu: CpuSpent): number {
   console.log(`closed loop:  ${annotators} annotators / ${Math.round(callRate)} calls/s = ${((annotators / callRate) * 1000).toFixed(1)} ms mean time per call`);
   // What each label costs the machine is steadier from run to run than the latencies, which move
   // with how busy the cores are; the load generator shares the cores that annotators' browsers would not.
-  const perLabel = (ms: number) => `${((ms / Math.max(1, load.acknowledged.size)) * 1000).toFixed(0)} µs`;
+  const perLabel = (ms: number) => `${((ms / Math.max(1, load.acknowledged)) * 1000).toFixed(0)} µs`;
   const rest = cpu.machineBusy - cpu.server - cpu.loadGenerator;
   console.log(
     `CPU per label: server ${perLabel(cpu.server)}, load generator ${perLabel(cpu.loadGenerator)}, rest of the machine (PostgreSQL, kernel) ${perLabel(rest)}; ` +
       `cores busy ${((100 * cpu.machineBusy) / cpu.machineTotal).toFixed(0)} %`,
+  );
+  console.log(
+    `load generator's garbage collection: ${loadGeneratorGcMs.length} pauses, ${Math.round(loadGeneratorGcMs.reduce((a, b) => a + b, 0))} ms in all, ` +
+      `longest ${Math.max(0, ...loadGeneratorGcMs).toFixed(1)} ms (no answer is read meanwhile)`,
   );
   return rate;
 }
@@ -105,9 +116,9 @@ async function floor(): Promise<void> {
   const server = await startFloorServer();
   console.log(`Floor: ${annotators} annotators for ${seconds} s (next n=${batch}) against the HTTP layer alone (no authentication, validation or database)…`);
   const tokens = new Map(Array.from({ length: annotators }, (_, i) => [`annotator-${i}@bench.test`, 'none']));
-  const { load, cpu } = await warmThenMeasure(server, { url: server.url, projectId: 1, annotators: tokens, batch, labelFor: () => 'billing' });
+  const { load, cpu, loadGeneratorGcMs } = await warmThenMeasure(server, { url: server.url, projectId: 1, annotators: tokens, batch, labelFor: () => 'billing' });
   await server.stop();
-  report(load, cpu);
+  report(load, cpu, loadGeneratorGcMs);
   console.log(`The load generator and HTTP layer alone; the server's targets are p99 < ${targets.p99Ms} ms and ≥ ${targets.labelsPerSecond} labels/s.`);
 }
 
@@ -119,7 +130,7 @@ async function main(): Promise<void> {
   const names = Array.from({ length: annotators }, (_, i) => `annotator-${i}@bench.test`);
   const tokens = await benchUsers(databaseUrl, names, 'annotator', projectId);
   console.log(`${annotators} annotators for ${seconds} s after a ${warmupSeconds} s warm-up (next n=${batch})…`);
-  const { warmup, load, cpu } = await warmThenMeasure(server, {
+  const { warmup, load, cpu, loadGeneratorGcMs } = await warmThenMeasure(server, {
     url: server.url,
     projectId,
     annotators: tokens,
@@ -128,10 +139,8 @@ async function main(): Promise<void> {
   });
   await server.stop();
 
-  const leases = new Map(warmup.leases);
-  for (const [itemId, list] of load.leases) leases.set(itemId, [...(leases.get(itemId) ?? []), ...list]);
-  const doubleLeases = countDoubleLeases(leases);
-  const acknowledged = new Map([...warmup.acknowledged, ...load.acknowledged]);
+  const doubleLeases = DecisionLog.countDoubleLeases(warmup.decisions, load.decisions);
+  const acknowledged = [...warmup.decisions.acknowledgedKeys(), ...load.decisions.acknowledgedKeys()];
   // Every acknowledged label is in the database exactly once, and nothing else is.
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }) });
   const stored = await db
@@ -142,10 +151,10 @@ async function main(): Promise<void> {
   await db.destroy();
   const storedKeys = new Map<string, number>();
   for (const row of stored) storedKeys.set(row.idempotency_key, (storedKeys.get(row.idempotency_key) ?? 0) + 1);
-  const lost = [...acknowledged.keys()].filter((key) => storedKeys.get(key) !== 1).length;
-  const unexpected = stored.length - acknowledged.size;
+  const lost = acknowledged.filter((key) => storedKeys.get(key) !== 1).length;
+  const unexpected = stored.length - acknowledged.length;
 
-  const rate = report(load, cpu);
+  const rate = report(load, cpu, loadGeneratorGcMs);
   console.log(`double leases: ${doubleLeases}; acknowledged but not stored exactly once: ${lost}; stored but never acknowledged: ${unexpected}`);
   const checks = [
     [`queue/next p99 < ${targets.p99Ms} ms`, percentile(load.nextLatency, 99) < targets.p99Ms],

@@ -4,14 +4,8 @@
  * guarantees can be checked afterwards.
  */
 import { randomUUID } from 'node:crypto';
+import { DecisionLog } from './decision-log.js';
 import { HttpConnection } from './http-connection.js';
-
-export interface Lease {
-  itemId: number;
-  annotator: string;
-  from: number;
-  to: number;
-}
 
 export interface LoadOptions {
   url: string;
@@ -33,9 +27,10 @@ export interface LoadResult {
   elapsed: number;
   nextLatency: number[];
   submitLatency: number[];
-  leases: Map<number, Lease[]>;
-  /** Idempotency key → item id of every label answered 201. */
-  acknowledged: Map<string, number>;
+  /** Every submit, for the exactly-once and single-lease checks. */
+  decisions: DecisionLog;
+  /** Labels answered 201. */
+  acknowledged: number;
   conflicts: number;
   errors: number;
 }
@@ -48,31 +43,20 @@ export function percentile(sorted: number[], p: number): number {
 export const formatLatency = (xs: number[]) =>
   `p50 ${percentile(xs, 50).toFixed(1)} ms, p95 ${percentile(xs, 95).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms`;
 
-/** Two annotators holding one item over overlapping intervals. */
-export function countDoubleLeases(leases: Map<number, Lease[]>): number {
-  let doubleLeases = 0;
-  for (const list of leases.values()) {
-    for (let i = 0; i < list.length; i++)
-      for (let j = i + 1; j < list.length; j++)
-        if (list[i].annotator !== list[j].annotator && list[i].from < list[j].to && list[j].from < list[i].to) doubleLeases += 1;
-  }
-  return doubleLeases;
-}
-
 export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
   const result: LoadResult = {
     elapsed: 0,
     nextLatency: [],
     submitLatency: [],
-    leases: new Map(),
-    acknowledged: new Map(),
+    decisions: new DecisionLog(),
+    acknowledged: 0,
     conflicts: 0,
     errors: 0,
   };
   const deadline = performance.now() + options.seconds * 1000;
   const { hostname, port } = new URL(options.url);
   const connections: HttpConnection[] = [];
-  const annotator = async (name: string, token: string) => {
+  const annotator = async (token: string, annotatorNumber: number) => {
     const auth = { Authorization: `Bearer ${token}` };
     // Each annotator has a connection of its own, kept open, as a browser tab would.
     const connection = new HttpConnection(hostname, Number(port));
@@ -100,10 +84,8 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
         );
         result.submitLatency.push(submit.ms);
         options.onCall?.('submit', Date.now() - submit.ms, submit.ms);
-        const list = result.leases.get(item.id) ?? [];
-        list.push({ itemId: item.id, annotator: name, from: leasedAt, to: Date.now() });
-        result.leases.set(item.id, list);
-        if (submit.status === 201) result.acknowledged.set(key, item.id);
+        result.decisions.add(item.id, annotatorNumber, leasedAt, Date.now(), submit.status, key);
+        if (submit.status === 201) result.acknowledged += 1;
         else if (submit.status === 409) result.conflicts += 1;
         else result.errors += 1;
         if (performance.now() >= deadline) break;
@@ -112,7 +94,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
   };
 
   const started = performance.now();
-  await Promise.all([...options.annotators].map(([name, token]) => annotator(name, token)));
+  await Promise.all([...options.annotators.values()].map(annotator));
   result.elapsed = (performance.now() - started) / 1000;
   for (const connection of connections) connection.close();
   result.nextLatency.sort((a, b) => a - b);

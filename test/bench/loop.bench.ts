@@ -296,7 +296,7 @@ async function isolation(rows: Row[]): Promise<void> {
     // is the noisier of the two, and the ratio moved with it.
     const measureSeconds = Number(process.env.BENCH_BUSY_SECONDS ?? 60);
     const idle = await load(measureSeconds, idleTeam);
-    console.log(`idle:        ${idle.acknowledged.size} labels; next ${formatLatency(idle.nextLatency)}; submit ${formatLatency(idle.submitLatency)}`);
+    console.log(`idle:        ${idle.acknowledged} labels; next ${formatLatency(idle.nextLatency)}; submit ${formatLatency(idle.submitLatency)}`);
 
     // Every 25 labels start a round: with annotators labeling hundreds a second, rounds run back to back.
     const before = ((await api.call('GET', `/api/projects/${projectId}/rounds`)) as any[]).length;
@@ -311,7 +311,7 @@ async function isolation(rows: Row[]): Promise<void> {
       .sort((a, b) => a - b);
     console.log(`rounds under load: ${took.length} finished, queued-to-finished ${took.map((t) => t.toFixed(1)).join(', ')} s`);
     console.log(
-      `with rounds: ${busy.acknowledged.size} labels, ${rounds.filter((r) => r.status === 'succeeded').length} rounds finished in ${measureSeconds} s; ` +
+      `with rounds: ${busy.acknowledged} labels, ${rounds.filter((r) => r.status === 'succeeded').length} rounds finished in ${measureSeconds} s; ` +
         `next ${formatLatency(busy.nextLatency)}; submit ${formatLatency(busy.submitLatency)}`,
     );
     const ratio = (a: number[], b: number[]) => percentile(a, 99) / percentile(b, 99);
