@@ -130,17 +130,19 @@ async function main(): Promise<void> {
   const names = Array.from({ length: annotators }, (_, i) => `annotator-${i}@bench.test`);
   const tokens = await benchUsers(databaseUrl, names, 'annotator', projectId);
   console.log(`${annotators} annotators for ${seconds} s after a ${warmupSeconds} s warm-up (next n=${batch})…`);
+  const decisions = new DecisionLog();
   const { warmup, load, cpu, loadGeneratorGcMs } = await warmThenMeasure(server, {
     url: server.url,
     projectId,
     annotators: tokens,
     batch,
     labelFor: (item) => labels[item.id % labels.length],
+    decisions,
   });
   await server.stop();
 
-  const doubleLeases = DecisionLog.countDoubleLeases(warmup.decisions, load.decisions);
-  const acknowledged = [...warmup.decisions.acknowledgedKeys(), ...load.decisions.acknowledgedKeys()];
+  const doubleLeases = decisions.countDoubleLeases();
+  const acknowledged = [...decisions.acknowledgedKeys()];
   // Every acknowledged label is in the database exactly once, and nothing else is.
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }) });
   const stored = await db

@@ -19,6 +19,8 @@ export interface LoadOptions {
   labelFor: (item: { id: number; externalId: string }) => string;
   /** Pause before each decision, as a person reading the item would (default 0: flat out). */
   thinkMs?: number;
+  /** Where submits are recorded, e.g. one log for a warm-up and the run after it (a new log when omitted). */
+  decisions?: DecisionLog;
   /** Called after every call with its kind, start (epoch ms) and latency, e.g. to relate slow calls to what ran meanwhile. */
   onCall?: (kind: 'next' | 'submit', startedAt: number, ms: number) => void;
 }
@@ -48,7 +50,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
     elapsed: 0,
     nextLatency: [],
     submitLatency: [],
-    decisions: new DecisionLog(),
+    decisions: options.decisions ?? new DecisionLog(),
     acknowledged: 0,
     conflicts: 0,
     errors: 0,

@@ -43,23 +43,16 @@ export class DecisionLog {
     }
   }
 
-  /** Pairs of submits, across all `logs`, in which two annotators held one item over overlapping intervals. */
-  static countDoubleLeases(...logs: DecisionLog[]): number {
-    const entries = logs.flatMap((log) => Array.from({ length: log.size }, (_, i) => [log, i] as const));
-    entries.sort(([a, i], [b, j]) => a.itemIds[i] - b.itemIds[j]);
+  /** Pairs of submits in which two annotators held one item over overlapping intervals. */
+  countDoubleLeases(): number {
+    const byItem = Array.from({ length: this.size }, (_, i) => i).sort((i, j) => this.itemIds[i] - this.itemIds[j]);
     let doubleLeases = 0;
-    for (let start = 0; start < entries.length; ) {
-      let end = start + 1;
-      const [first, f] = entries[start];
-      while (end < entries.length && entries[end][0].itemIds[entries[end][1]] === first.itemIds[f]) end++;
-      for (let x = start; x < end; x++) {
-        for (let y = x + 1; y < end; y++) {
-          const [a, i] = entries[x];
-          const [b, j] = entries[y];
-          if (a.annotators[i] !== b.annotators[j] && a.leasedAt[i] < b.answeredAt[j] && b.leasedAt[j] < a.answeredAt[i]) doubleLeases += 1;
-        }
+    for (let x = 0; x < byItem.length; x++) {
+      const i = byItem[x];
+      for (let y = x + 1; y < byItem.length && this.itemIds[byItem[y]] === this.itemIds[i]; y++) {
+        const j = byItem[y];
+        if (this.annotators[i] !== this.annotators[j] && this.leasedAt[i] < this.answeredAt[j] && this.leasedAt[j] < this.answeredAt[i]) doubleLeases += 1;
       }
-      start = end;
     }
     return doubleLeases;
   }

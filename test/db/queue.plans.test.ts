@@ -76,16 +76,18 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
     expect(text).not.toMatch(/Seq Scan on annotation|SubPlan/);
   });
 
+  /** The settings a database function runs with (`alter function … set`). */
+  async function settingsOf(name: string): Promise<string[]> {
+    const { rows } = await sql<{ config: string[] }>`select proconfig as config from pg_proc where proname = ${name}`.execute(database.db);
+    return rows[0].config;
+  }
+
   it('keeps the pick\'s plan from call to call and never compiles it', async () => {
-    const { rows } = await sql<{ config: string[] }>`
-      select proconfig as config from pg_proc where proname = 'queue_next_items'`.execute(database.db);
-    expect(rows[0].config).toEqual(expect.arrayContaining(['plan_cache_mode=force_generic_plan', 'jit=off']));
+    expect(await settingsOf('queue_next_items')).toEqual(expect.arrayContaining(['plan_cache_mode=force_generic_plan', 'jit=off']));
   });
 
   it('keeps the plans that store a batch of labels from call to call', async () => {
-    const { rows } = await sql<{ config: string[] }>`
-      select proconfig as config from pg_proc where proname = 'record_human_labels'`.execute(database.db);
-    expect(rows[0].config).toEqual(expect.arrayContaining(['plan_cache_mode=force_generic_plan']));
+    expect(await settingsOf('record_human_labels')).toEqual(expect.arrayContaining(['plan_cache_mode=force_generic_plan']));
   });
 
   it('leases items by rewriting their rows in place, leaving the indexes of item alone', async () => {
