@@ -40,7 +40,8 @@ export class JobRunner {
   private timerDue = 0;
   private running: Promise<void> | undefined;
   private stopped = true;
-  private again = false;
+  /** When a nudge during the running pass asked for the next one (Date.now()), if one did. */
+  private nextPassAt: number | undefined;
   private readonly options: Required<JobRunnerOptions>;
   private unsubscribe: (() => void) | undefined;
 
@@ -80,7 +81,10 @@ export class JobRunner {
   nudge(delayMs = 0): void {
     if (this.stopped) return;
     if (this.running) {
-      this.again = true;
+      // What the nudge is about may have come after the pass looked: one more pass once this one
+      // ends, but not sooner than asked, so that a steady stream of labels does not turn the
+      // runner into a busy loop over the database.
+      this.nextPassAt = Math.min(this.nextPassAt ?? Infinity, Date.now() + delayMs);
       return;
     }
     this.schedule(delayMs);
@@ -115,7 +119,7 @@ export class JobRunner {
 
   private tick(): void {
     this.timer = undefined;
-    this.again = false;
+    this.nextPassAt = undefined;
     this.running = this.runOnce()
       .then(
         () => undefined,
@@ -123,7 +127,9 @@ export class JobRunner {
       )
       .finally(() => {
         this.running = undefined;
-        if (!this.stopped) this.schedule(this.again ? 0 : this.options.pollMs);
+        const delayMs = this.nextPassAt === undefined ? this.options.pollMs : Math.max(0, this.nextPassAt - Date.now());
+        this.nextPassAt = undefined;
+        if (!this.stopped) this.schedule(delayMs);
       });
   }
 
