@@ -19,6 +19,13 @@ export interface LoadOptions {
   labelFor: (item: { id: number; externalId: string }) => string;
   /** Pause before each decision, as a person reading the item would (default 0: flat out). */
   thinkMs?: number;
+  /**
+   * Labels per second the annotators offer together (default: flat out, each call as soon as the
+   * last is answered). Each annotator then sends its calls on a fixed schedule, and a call's
+   * latency counts from its scheduled time: a call the annotator could not send on time because
+   * the last answer was late waits in the latency, as it would for a person.
+   */
+  labelsPerSecond?: number;
   /** Where submits are recorded, e.g. one log for a warm-up and the run after it (a new log when omitted). */
   decisions?: DecisionLog;
   /** Called after every call with its kind, start (epoch ms) and latency, e.g. to relate slow calls to what ran meanwhile. */
@@ -65,8 +72,14 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
     connections.push(connection);
     // People who read their items do not all start in the same millisecond.
     if (options.thinkMs) await new Promise((r) => setTimeout(r, Math.random() * options.thinkMs! * options.batch));
+    const schedule = options.labelsPerSecond ? new CallSchedule(options.labelsPerSecond, options.annotators.size, options.batch) : null;
+    const send = async (path: string, body: unknown, headers: Record<string, string>) => {
+      const due = await schedule?.waitForNextCall();
+      const answer = await connection.post(path, body, headers);
+      return due === undefined ? answer : { ...answer, ms: performance.now() - due };
+    };
     while (performance.now() < deadline) {
-      const next = await connection.post(`/api/projects/${options.projectId}/queue/next`, { n: options.batch }, auth);
+      const next = await send(`/api/projects/${options.projectId}/queue/next`, { n: options.batch }, auth);
       result.nextLatency.push(next.ms);
       options.onCall?.('next', Date.now() - next.ms, next.ms);
       if (next.status !== 200) {
@@ -79,7 +92,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
       for (const item of items) {
         if (options.thinkMs) await new Promise((r) => setTimeout(r, options.thinkMs));
         const key = randomUUID();
-        const submit = await connection.post(
+        const submit = await send(
           `/api/items/${item.id}/annotations`,
           { label: options.labelFor(item), durationMs: 900 },
           { ...auth, 'Idempotency-Key': key },
@@ -102,4 +115,28 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
   result.nextLatency.sort((a, b) => a - b);
   result.submitLatency.sort((a, b) => a - b);
   return result;
+}
+
+/**
+ * One annotator's calls at a fixed rate, starting at a random point of the first interval so
+ * that annotators do not call in step: one queue/next per `batch` labels, each its own call.
+ */
+export class CallSchedule {
+  private due: number;
+  private readonly intervalMs: number;
+
+  constructor(labelsPerSecond: number, annotators: number, batch: number) {
+    const callsPerSecond = (labelsPerSecond / annotators) * (1 + 1 / batch);
+    this.intervalMs = 1000 / callsPerSecond;
+    this.due = performance.now() + Math.random() * this.intervalMs;
+  }
+
+  /** Waits until the next call is due, if it is not already; answers when it was due. */
+  async waitForNextCall(): Promise<number> {
+    const due = this.due;
+    this.due += this.intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    return due;
+  }
 }
