@@ -25,11 +25,9 @@ describe('CallSchedule', () => {
 
   it('sends a late call at once and answers when it was due, so the wait counts as latency', async () => {
     const schedule = new CallSchedule(1500, 50, 5);
-    const first = await (async () => {
-      const call = schedule.waitForNextCall();
-      await vi.advanceTimersByTimeAsync(intervalMs);
-      return call;
-    })();
+    const firstCall = schedule.waitForNextCall();
+    await vi.advanceTimersByTimeAsync(intervalMs);
+    const first = await firstCall;
     // The answer to the first call took three intervals.
     await vi.advanceTimersByTimeAsync(3 * intervalMs);
     let sent = false;
