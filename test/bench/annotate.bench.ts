@@ -102,12 +102,12 @@ function report(load: LoadResult, cpu: CpuSpent, loadGeneratorGcMs: number[]): n
   console.log(`labels:       ${load.acknowledged.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
   console.log(`queue/next:   ${load.nextLatency.length} calls, ${formatLatency(load.nextLatency)}`);
   console.log(`annotations:  ${load.submitLatency.length} calls, ${formatLatency(load.submitLatency)}`);
-  const callRate = (load.nextLatency.length + load.submitLatency.length) / load.elapsed;
   if (offeredRate) {
     console.log(`offered:      ${offeredRate} labels/s on a fixed schedule; each latency counts from when its call was due`);
   } else {
     // Annotators wait for each answer before the next call, so the mean latency follows from the
     // call rate (Little's law): what a p99 target asks of throughput.
+    const callRate = (load.nextLatency.length + load.submitLatency.length) / load.elapsed;
     console.log(`closed loop:  ${annotators} annotators / ${Math.round(callRate)} calls/s = ${((annotators / callRate) * 1000).toFixed(1)} ms mean time per call`);
   }
   // What each label costs the machine is steadier from run to run than the latencies, which move

@@ -1,10 +1,10 @@
 /**
  * Simulated annotators for benchmarks: each loops queue/next → submit against a running server,
- * recording latencies, leases and acknowledged labels so that exactly-once and single-lease
- * guarantees can be checked afterwards.
+ * recording latencies and, in a decision log when given one, each submit's lease and answer, so
+ * that exactly-once and single-lease guarantees can be checked afterwards.
  */
 import { randomUUID } from 'node:crypto';
-import { DecisionLog } from './decision-log.js';
+import type { DecisionLog } from './decision-log.js';
 import { HttpConnection } from './http-connection.js';
 
 export interface LoadOptions {
@@ -26,7 +26,7 @@ export interface LoadOptions {
    * the last answer was late waits in the latency, as it would for a person.
    */
   labelsPerSecond?: number;
-  /** Where submits are recorded, e.g. one log for a warm-up and the run after it (a new log when omitted). */
+  /** Where submits are recorded for the exactly-once and single-lease checks, e.g. one log for a warm-up and the run after it (none when omitted). */
   decisions?: DecisionLog;
   /** Called after every call with its kind, start (epoch ms) and latency, e.g. to relate slow calls to what ran meanwhile. */
   onCall?: (kind: 'next' | 'submit', startedAt: number, ms: number) => void;
@@ -36,8 +36,6 @@ export interface LoadResult {
   elapsed: number;
   nextLatency: number[];
   submitLatency: number[];
-  /** Every submit, for the exactly-once and single-lease checks. */
-  decisions: DecisionLog;
   /** Labels answered 201. */
   acknowledged: number;
   conflicts: number;
@@ -57,7 +55,6 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
     elapsed: 0,
     nextLatency: [],
     submitLatency: [],
-    decisions: options.decisions ?? new DecisionLog(),
     acknowledged: 0,
     conflicts: 0,
     errors: 0,
@@ -99,7 +96,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
         );
         result.submitLatency.push(submit.ms);
         options.onCall?.('submit', Date.now() - submit.ms, submit.ms);
-        result.decisions.add(item.id, annotatorNumber, leasedAt, Date.now(), submit.status, key);
+        options.decisions?.add(item.id, annotatorNumber, leasedAt, Date.now(), submit.status, key);
         if (submit.status === 201) result.acknowledged += 1;
         else if (submit.status === 409) result.conflicts += 1;
         else result.errors += 1;
