@@ -43,7 +43,7 @@ export class JobRunner {
   /** When a nudge during the running pass asked for the next one (Date.now()), if one did. */
   private nextPassAt: number | undefined;
   private readonly options: Required<JobRunnerOptions>;
-  private unsubscribe: (() => void) | undefined;
+  private unsubscribe: Array<() => void> = [];
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -64,15 +64,20 @@ export class JobRunner {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    // New labels may make a project due: look soon, but at most a few times a second.
-    this.unsubscribe = this.events.onLabelsStored(() => this.nudge(200));
+    this.unsubscribe = [
+      // New labels may make a project due: look soon, but at most a few times a second.
+      this.events.onLabelsStored(() => this.nudge(200)),
+      // A round launched by hand, or a scoring run after a promotion, starts now, not at the next poll.
+      this.events.onJobQueued(() => this.nudge(0)),
+    ];
     this.nudge(0);
   }
 
   /** Stops claiming new jobs and waits for the current one to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    this.unsubscribe = [];
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }

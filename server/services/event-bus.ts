@@ -22,6 +22,7 @@ type Listener = (event: ProjectEvent) => void;
 export class EventBus {
   private readonly listeners = new Map<number, Set<Listener>>();
   private readonly labelListeners = new Set<(count: number) => void>();
+  private readonly jobListeners = new Set<() => void>();
 
   publish(projectId: number, event: ProjectEvent): void {
     for (const listener of this.listeners.get(projectId) ?? []) listener(event);
@@ -46,5 +47,15 @@ export class EventBus {
   onLabelsStored(listener: (count: number) => void): () => void {
     this.labelListeners.add(listener);
     return () => this.labelListeners.delete(listener);
+  }
+
+  /** A job (a round, a scoring run) was committed to the queue: a job runner may start it now. */
+  jobQueued(): void {
+    for (const listener of this.jobListeners) listener();
+  }
+
+  onJobQueued(listener: () => void): () => void {
+    this.jobListeners.add(listener);
+    return () => this.jobListeners.delete(listener);
   }
 }

@@ -75,6 +75,7 @@ export class RoundService {
         if (!job) throw new Collapsed();
         return round.id;
       });
+      this.events.jobQueued();
       const round = await this.get(projectId, roundId);
       this.events.publish(projectId, roundEvent(round));
       return { round, collapsed: false };
@@ -122,6 +123,7 @@ export class RoundService {
       // A queued scoring run scores with whatever model is promoted when it starts.
       await enqueueJob(trx, { projectId, kind: 'score', roundId });
     });
+    this.events.jobQueued();
     const promoted = await this.get(projectId, roundId);
     this.events.publish(projectId, { type: 'metrics', roundId, metrics: promoted.metrics, promoted: true });
     return promoted;
@@ -131,7 +133,7 @@ export class RoundService {
   async rescore(projectId: number): Promise<void> {
     const project = await this.projects.require(projectId);
     if (project.promotedRoundId === null) return;
-    await enqueueJob(this.db, { projectId, kind: 'score', roundId: project.promotedRoundId });
+    if (await enqueueJob(this.db, { projectId, kind: 'score', roundId: project.promotedRoundId })) this.events.jobQueued();
   }
 
   /** Stops a queued round at once, a running one at its next epoch or scoring chunk. */

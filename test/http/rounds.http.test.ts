@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createJobRunner } from '../../server/app.js';
+import { defaultRateLimits } from '../../server/http/rate-limit.js';
 import { createTestApp, type TestApp, textProject } from '../support/test-app.js';
 import { testDatabaseKinds } from '../support/test-db.js';
 import { ticket, ticketLabels as labelNames } from '../support/tickets.js';
@@ -44,7 +46,8 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
   const query = async <T>(statement: ReturnType<typeof sql<T>>) => (await statement.execute(t.database.db)).rows;
 
   beforeAll(async () => {
-    t = await createTestApp(kind);
+    // Every test imports and launches as the one admin, more often than a person would in a minute.
+    t = await createTestApp(kind, { rateLimits: { ...defaultRateLimits, expensive: { max: 1000, windowMs: 60_000 } } });
   });
   beforeEach(async () => {
     projectId = (await t.call('POST', '/api/projects', { ...textProject, labels: labelNames.map((name) => ({ name })), holdoutShare: 0.3 })).body.id;
@@ -162,6 +165,27 @@ describe.each(testDatabaseKinds())('retraining rounds on %s', (kind) => {
       expect(labeled).toBeLessThan(20);
     } finally {
       await t.jobs.stop();
+    }
+  });
+
+  it('starts a round launched by hand at once, not at the job runner\'s next poll', async () => {
+    // A runner that, unless told of new work, looks for it once a minute.
+    const runner = createJobRunner(t.database.db, t.services, { pollMs: 60_000, log: () => undefined });
+    await runner.runOnce();
+    runner.start();
+    try {
+      // Its first look, at start, finds nothing to do.
+      await new Promise((r) => setTimeout(r, 300));
+      const launched = await launch();
+      const launchedAt = Date.now();
+      let status = launched.status;
+      while (status === 'queued' && Date.now() - launchedAt < 10_000) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = (await rounds()).find((r) => r.id === launched.id)!.status;
+      }
+      expect(status).not.toBe('queued');
+    } finally {
+      await runner.stop();
     }
   });
 

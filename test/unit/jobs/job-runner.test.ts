@@ -49,4 +49,15 @@ describe('JobRunner', () => {
     expect(passes.map((at) => at - passes[0])).toEqual([0, 220]);
     await Promise.all([runner.stop(), vi.advanceTimersByTimeAsync(50)]);
   });
+
+  it('looks for a job as soon as one is queued, not at the next poll', async () => {
+    const events = new EventBus();
+    const { runner, passes } = countingRunner(events, 10);
+    runner.start();
+    await vi.advanceTimersByTimeAsync(500);
+    events.jobQueued();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(passes.map((at) => at - passes[0])).toEqual([0, 500]);
+    await Promise.all([runner.stop(), vi.advanceTimersByTimeAsync(10)]);
+  });
 });
