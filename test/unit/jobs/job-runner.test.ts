@@ -18,6 +18,21 @@ function countingRunner(events: EventBus, passMs: number) {
   return { runner, passes };
 }
 
+/**
+ * When passes start (ms after the first, at start) for a runner whose passes take `passMs`, when
+ * `signal` comes `atMs` after start and nothing else happens for a second.
+ */
+async function passesAfter(passMs: number, atMs: number, signal: (events: EventBus) => void): Promise<number[]> {
+  const events = new EventBus();
+  const { runner, passes } = countingRunner(events, passMs);
+  runner.start();
+  await vi.advanceTimersByTimeAsync(atMs);
+  signal(events);
+  await vi.advanceTimersByTimeAsync(1_000);
+  await Promise.all([runner.stop(), vi.advanceTimersByTimeAsync(passMs)]);
+  return passes.map((at) => at - passes[0]);
+}
+
 describe('JobRunner', () => {
   beforeEach(() => vi.useFakeTimers({ now: new Date('2026-12-07T10:00:00Z') }));
   afterEach(() => vi.useRealTimers());
@@ -40,24 +55,10 @@ describe('JobRunner', () => {
   });
 
   it('looks again 200 ms after a label stored while a pass was running', async () => {
-    const events = new EventBus();
-    const { runner, passes } = countingRunner(events, 50);
-    runner.start();
-    await vi.advanceTimersByTimeAsync(20);
-    events.labelsStored(1);
-    await vi.advanceTimersByTimeAsync(1_000);
-    expect(passes.map((at) => at - passes[0])).toEqual([0, 220]);
-    await Promise.all([runner.stop(), vi.advanceTimersByTimeAsync(50)]);
+    expect(await passesAfter(50, 20, (events) => events.labelsStored(1))).toEqual([0, 220]);
   });
 
   it('looks for a job as soon as one is queued, not at the next poll', async () => {
-    const events = new EventBus();
-    const { runner, passes } = countingRunner(events, 10);
-    runner.start();
-    await vi.advanceTimersByTimeAsync(500);
-    events.jobQueued();
-    await vi.advanceTimersByTimeAsync(100);
-    expect(passes.map((at) => at - passes[0])).toEqual([0, 500]);
-    await Promise.all([runner.stop(), vi.advanceTimersByTimeAsync(10)]);
+    expect(await passesAfter(10, 500, (events) => events.jobQueued())).toEqual([0, 500]);
   });
 });
