@@ -6,8 +6,10 @@
  *
  * The same annotators first label for BENCH_WARMUP seconds (default 5), reported apart: a server
  * that has just started opens its database connections, fills its caches and compiles its hot
- * code while the first calls wait, which a running server has done long before. The warm-up's
- * labels count in the exactly-once and single-lease checks like all others.
+ * code while the first calls wait, which a running server has done long before. They go on
+ * labeling from the warm-up into the measured seconds without a break; calls count in the part
+ * in which they were sent. The warm-up's labels count in the exactly-once and single-lease checks
+ * like all others.
  *
  * BENCH_RATE=<labels/s> has the annotators offer that many labels per second together on a fixed
  * schedule instead of calling flat out; each call's latency then counts from when it was due. The
@@ -68,23 +70,26 @@ interface CpuSpent {
   machineTotal: number;
 }
 
-/** Runs the annotators for the warm-up, prints it, then runs them for the measured `seconds`. */
+/** Runs the annotators through the warm-up and on for the measured `seconds`; prints the warm-up. */
 async function warmThenMeasure(
   server: BenchServer,
-  options: Omit<LoadOptions, 'seconds'>,
+  options: Omit<LoadOptions, 'seconds' | 'warmupSeconds' | 'onMeasuring'>,
 ): Promise<{ warmup: LoadResult; load: LoadResult; cpu: CpuSpent; loadGeneratorGcMs: number[] }> {
-  const warmup = await runAnnotators({ ...options, seconds: warmupSeconds });
-  console.log(
-    `warm-up:      the first ${warmupSeconds} s of load on the freshly started server, not in the figures below: ${warmup.acknowledged.toLocaleString('en')} labels; ` +
-      `queue/next p99 ${percentile(warmup.nextLatency, 99).toFixed(1)} ms, annotations p99 ${percentile(warmup.submitLatency, 99).toFixed(1)} ms`,
-  );
   // While the load generator collects garbage it reads no answers: those pauses count as latency.
   const loadGeneratorGcMs: number[] = [];
   const gc = new PerformanceObserver((list) => list.getEntries().forEach((entry) => loadGeneratorGcMs.push(entry.duration)));
-  gc.observe({ entryTypes: ['gc'] });
-  const [serverBefore, ownBefore, machineBefore] = [server.cpuMs(), process.cpuUsage(), machineCpuMs()];
-  const load = await runAnnotators({ ...options, seconds });
+  let before: [number, NodeJS.CpuUsage, ReturnType<typeof machineCpuMs>] | undefined;
+  const { warmup, ...load } = await runAnnotators({
+    ...options,
+    seconds,
+    warmupSeconds,
+    onMeasuring: () => {
+      gc.observe({ entryTypes: ['gc'] });
+      before = [server.cpuMs(), process.cpuUsage(), machineCpuMs()];
+    },
+  });
   gc.disconnect();
+  const [serverBefore, ownBefore, machineBefore] = before!;
   const own = process.cpuUsage(ownBefore);
   const machine = machineCpuMs();
   const cpu = {
@@ -93,6 +98,10 @@ async function warmThenMeasure(
     machineBusy: machine.busy - machineBefore.busy,
     machineTotal: machine.total - machineBefore.total,
   };
+  console.log(
+    `warm-up:      the first ${warmupSeconds} s of load on the freshly started server, not in the figures below: ${warmup.acknowledged.toLocaleString('en')} labels; ` +
+      `queue/next p99 ${percentile(warmup.nextLatency, 99).toFixed(1)} ms, annotations p99 ${percentile(warmup.submitLatency, 99).toFixed(1)} ms`,
+  );
   return { warmup, load, cpu, loadGeneratorGcMs };
 }
 

@@ -30,6 +30,14 @@ export interface LoadOptions {
   decisions?: DecisionLog;
   /** Called after every call with its kind, start (epoch ms) and latency, e.g. to relate slow calls to what ran meanwhile. */
   onCall?: (kind: 'next' | 'submit', startedAt: number, ms: number) => void;
+  /**
+   * Seconds the annotators label before the measured `seconds`, without stopping in between: calls
+   * sent meanwhile count in the answer's `warmup`. Stopping and starting the annotators again
+   * would send all their calls at once, a burst that labeling never has.
+   */
+  warmupSeconds?: number;
+  /** Called once, when the warm-up ends and the measured seconds begin. */
+  onMeasuring?: () => void;
 }
 
 export interface LoadResult {
@@ -50,16 +58,22 @@ export function percentile(sorted: number[], p: number): number {
 export const formatLatency = (xs: number[]) =>
   `p50 ${percentile(xs, 50).toFixed(1)} ms, p95 ${percentile(xs, 95).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms`;
 
-export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
-  const result: LoadResult = {
-    elapsed: 0,
-    nextLatency: [],
-    submitLatency: [],
-    acknowledged: 0,
-    conflicts: 0,
-    errors: 0,
-  };
-  const deadline = performance.now() + options.seconds * 1000;
+const emptyResult = (): LoadResult => ({ elapsed: 0, nextLatency: [], submitLatency: [], acknowledged: 0, conflicts: 0, errors: 0 });
+
+/** Runs the annotators for `warmupSeconds`, then `seconds`; answers what each part measured. */
+export async function runAnnotators(options: LoadOptions): Promise<LoadResult & { warmup: LoadResult }> {
+  const [warmup, measured] = [emptyResult(), emptyResult()];
+  const started = performance.now();
+  const measuredFrom = started + (options.warmupSeconds ?? 0) * 1000;
+  const deadline = measuredFrom + options.seconds * 1000;
+  // A call counts in the part in which it was sent.
+  const partOf = (sentAt: number) => (sentAt < measuredFrom ? warmup : measured);
+  const measuring = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      options.onMeasuring?.();
+      resolve();
+    }, measuredFrom - started),
+  );
   const { hostname, port } = new URL(options.url);
   const connections: HttpConnection[] = [];
   const annotator = async (token: string, annotatorNumber: number) => {
@@ -77,6 +91,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
     };
     while (performance.now() < deadline) {
       const next = await send(`/api/projects/${options.projectId}/queue/next`, { n: options.batch }, auth);
+      const result = partOf(performance.now() - next.ms);
       result.nextLatency.push(next.ms);
       options.onCall?.('next', Date.now() - next.ms, next.ms);
       if (next.status !== 200) {
@@ -94,6 +109,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
           { label: options.labelFor(item), durationMs: 900 },
           { ...auth, 'Idempotency-Key': key },
         );
+        const result = partOf(performance.now() - submit.ms);
         result.submitLatency.push(submit.ms);
         options.onCall?.('submit', Date.now() - submit.ms, submit.ms);
         options.decisions?.add(item.id, annotatorNumber, leasedAt, Date.now(), submit.status, key);
@@ -105,13 +121,17 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult> {
     }
   };
 
-  const started = performance.now();
   await Promise.all([...options.annotators.values()].map(annotator));
-  result.elapsed = (performance.now() - started) / 1000;
+  await measuring;
+  const ended = performance.now();
   for (const connection of connections) connection.close();
-  result.nextLatency.sort((a, b) => a - b);
-  result.submitLatency.sort((a, b) => a - b);
-  return result;
+  warmup.elapsed = (Math.min(measuredFrom, ended) - started) / 1000;
+  measured.elapsed = Math.max(0, ended - measuredFrom) / 1000;
+  for (const result of [warmup, measured]) {
+    result.nextLatency.sort((a, b) => a - b);
+    result.submitLatency.sort((a, b) => a - b);
+  }
+  return { ...measured, warmup };
 }
 
 /**
