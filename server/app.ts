@@ -50,6 +50,8 @@ import { RoundService } from './services/round.service.js';
 
 export interface AppDeps {
   db: Kysely<Database>;
+  /** Where batches of labels are stored: a connection of their own (`DatabaseHandle.ownConnectionDb`), else `db`. */
+  labelDb?: Kysely<Database>;
   databaseKind: DatabaseKind;
   tfjsBackend: string;
   version: string;
@@ -70,7 +72,7 @@ const publicApiPaths = new Set(['/api/health', '/api/auth/login', '/api/auth/log
 const maxBodyBytes = 1024 * 1024;
 const streamingUpload = /^\/api\/projects\/[^/]+\/items$/;
 
-export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
+export function createServices(deps: Pick<AppDeps, 'db' | 'labelDb' | 'importDir'>) {
   const images = new ImageFileRepository(deps.importDir);
   const events = new EventBus();
   const projects = new ProjectService(deps.db);
@@ -88,7 +90,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'importDir'>) {
     items: new ItemService(deps.db, projects, images),
     exports: new ExportService(deps.db, projects),
     queue: new QueueService(deps.db, projects),
-    annotations: new AnnotationService(deps.db, (count) => events.labelsStored(count)),
+    annotations: new AnnotationService(deps.db, (count) => events.labelsStored(count), deps.labelDb),
     rounds,
     dashboard: new DashboardService(deps.db, projects, rounds),
     /** Requests in progress: the ML process pauses while there are any. */

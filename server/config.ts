@@ -25,12 +25,12 @@ export interface Config {
   /** Unset means the embedded PGlite database under `dataDir`. */
   readonly databaseUrl: string | undefined;
   /**
-   * PostgreSQL connections the server opens at most, one pool for all its queries (batches of
-   * labels included). By default one per core of this machine and one more: more queries at once
-   * than cores only make them wait on each other (annotate benchmark on 2 cores, 3 connections
-   * against 10: a fifth less CPU per label in PostgreSQL and the kernel, p99 of queue/next 59–64 →
-   * 46–47 ms and of annotations 68–69 → 54–55 ms). A database on a bigger machine of its own may
-   * want more.
+   * PostgreSQL connections the server's pool opens at most, shared by all its queries but the
+   * batches of labels, which have one more connection of their own (`DatabaseHandle.ownConnectionDb`).
+   * By default one per core of this machine and one more: more queries at once than cores only
+   * make them wait on each other (annotate benchmark on 2 cores, 3 connections against 10: a fifth
+   * less CPU per label in PostgreSQL and the kernel, p99 of queue/next 59–64 → 46–47 ms and of
+   * annotations 68–69 → 54–55 ms). A database on a bigger machine of its own may want more.
    */
   readonly databasePoolSize: number;
   readonly dataDir: string;

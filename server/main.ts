@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   }
   const tfjsBackend = await initBackend();
 
-  const deps = { db: database.db, importDir: config.importDir };
+  const deps = { db: database.db, labelDb: database.ownConnectionDb, importDir: config.importDir };
   const services = createServices(deps);
   const { projects, imports, users } = services;
   if (config.demo === 'auto') {

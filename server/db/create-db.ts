@@ -15,6 +15,12 @@ export type DatabaseKind = 'pglite' | 'postgres';
 
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
+  /**
+   * Over a PostgreSQL connection of its own, beside the pool: for a stream of writes that must
+   * not queue behind the pool's other queries (batches of labels). The embedded database has one
+   * connection, so this is `db` there.
+   */
+  readonly ownConnectionDb: Kysely<Database>;
   readonly kind: DatabaseKind;
   close(): Promise<void>;
 }
@@ -26,15 +32,19 @@ export type DatabaseTarget =
 
 export async function createDb(target: DatabaseTarget): Promise<DatabaseHandle> {
   if ('url' in target) {
-    const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? 10 });
-    // An idle connection that the server drops (restart, failover) must not crash the process;
-    // the pool replaces it on the next checkout.
-    pool.on('error', (err) => console.error('database connection lost:', err.message));
+    const pool = newPool(target.url, target.poolSize ?? 10);
     // Surface a wrong URL or a stopped server at startup, not at the first request.
     const client = await pool.connect();
     client.release();
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    // Connects on first use, so tools that never store labels never open it.
+    const ownConnectionDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: newPool(target.url, 1) }) });
+    return {
+      db,
+      ownConnectionDb,
+      kind: 'postgres',
+      close: () => Promise.all([db.destroy(), ownConnectionDb.destroy()]).then(() => undefined),
+    };
   }
   let pglite: PGlite;
   if ('pglite' in target) {
@@ -46,5 +56,13 @@ export async function createDb(target: DatabaseTarget): Promise<DatabaseHandle> 
   }
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'pglite', close: () => db.destroy() };
+  return { db, ownConnectionDb: db, kind: 'pglite', close: () => db.destroy() };
+}
+
+function newPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  // An idle connection that the server drops (restart, failover) must not crash the process;
+  // the pool replaces it on the next checkout.
+  pool.on('error', (err) => console.error('database connection lost:', err.message));
+  return pool;
 }

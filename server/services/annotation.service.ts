@@ -22,13 +22,20 @@ export class AnnotationService {
   /** Labels arriving together are stored with one commit; each is answered only after it. */
   private readonly labels: Batcher<HumanLabel, LabelOutcome>;
 
-  /** `onStored` hears of every committed batch of labels (the automatic retraining loop listens). */
+  /**
+   * `onStored` hears of every committed batch of labels (the automatic retraining loop listens).
+   * Batches go through `labelDb`, best a connection of their own: annotators wait for every batch,
+   * so it should not queue for a pooled connection behind queue picks or slower queries (annotate
+   * benchmark on 2 cores, 20 s runs alternated: p99 of annotations 29.8–30.1 → 25.4–26.1 ms, of
+   * queue/next 27.1–30.3 → 26.3–28.0 ms, 2,964–2,987 → 3,062–3,169 labels/s).
+   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly onStored: (count: number) => void = () => {},
+    labelDb: Kysely<Database> = db,
   ) {
     this.labels = new Batcher(async (decisions) => {
-      const outcomes = await recordHumanLabels(this.db, decisions);
+      const outcomes = await recordHumanLabels(labelDb, decisions);
       const stored = outcomes.filter((o) => o.kind === 'stored').length;
       if (stored > 0) this.onStored(stored);
       return outcomes;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, emailOf, type TestApp, type TestUser, textProject } from '../support/test-app.js';
-import { testDatabaseKinds } from '../support/test-db.js';
+import { testDatabaseKinds, testPoolSize } from '../support/test-db.js';
 
 interface QueueItem {
   id: number;
@@ -84,6 +84,19 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
     expect(await annotationCount()).toBe(1);
     const misuse = await submit(item.id, 'ann', 'other', 'retry-key-123');
     expect(misuse).toMatchObject({ status: 422, body: { error: { code: 'idempotency_key_reused' } } });
+  });
+
+  // The embedded database has one connection for everything.
+  it.runIf(kind === 'postgres')('stores a label while slow queries hold every pooled connection', async () => {
+    const [item] = await next('ann', 1);
+    const answered: string[] = [];
+    const slowQueries = Promise.all(Array.from({ length: testPoolSize }, () => sql`select pg_sleep(2)`.execute(t.database.db))).then(() =>
+      answered.push('slow queries'),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const label = submit(item.id, 'ann', 'bug').then((res) => answered.push(`label ${res.status}`));
+    await Promise.all([slowQueries, label]);
+    expect(answered).toEqual(['label 201', 'slow queries']);
   });
 
   it('keeps every version when an annotator changes a label', async () => {

@@ -54,7 +54,7 @@ export function emailOf(name: string): string {
 export async function createTestApp(kind: DatabaseKind = 'pglite', options: { rateLimits?: RateLimits } = {}): Promise<TestApp> {
   const database = await openTestDb(kind);
   const importDir = path.join(fixturesDir, 'import');
-  const services = createServices({ db: database.db, importDir });
+  const services = createServices({ db: database.db, labelDb: database.ownConnectionDb, importDir });
   const jobs = createJobRunner(database.db, services, { log: () => undefined });
   const app = createApp({
     services,

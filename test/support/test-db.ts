@@ -13,6 +13,9 @@ export function testDatabaseKinds(): DatabaseKind[] {
   return inject('postgresUrl') ? ['pglite', 'postgres'] : ['pglite'];
 }
 
+/** PostgreSQL connections in a test database's pool. */
+export const testPoolSize = 5;
+
 export async function openTestDb(kind: DatabaseKind = 'pglite'): Promise<DatabaseHandle> {
   if (kind === 'pglite') {
     const dump = await readFile(inject('pgliteDumpPath'));
@@ -26,7 +29,7 @@ export async function openTestDb(kind: DatabaseKind = 'pglite'): Promise<Databas
   await admin.connect();
   await admin.query(`create database ${name} template ${templateDatabaseName}`);
   await admin.end();
-  const handle = await createDb({ url: withDatabase(adminUrl, name), poolSize: 5 });
+  const handle = await createDb({ url: withDatabase(adminUrl, name), poolSize: testPoolSize });
   return {
     ...handle,
     async close() {

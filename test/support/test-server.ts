@@ -42,7 +42,7 @@ export interface TestServer {
 export async function startTestServer(options: { importDir?: string; jobs?: boolean } = {}): Promise<TestServer> {
   const database = await openTestDb('pglite');
   const importDir = options.importDir ?? path.join(root, 'test', 'fixtures', 'import');
-  const services = createServices({ db: database.db, importDir });
+  const services = createServices({ db: database.db, labelDb: database.ownConnectionDb, importDir });
   const jobs = options.jobs ? createJobRunner(database.db, services, { pollMs: 300, log: () => undefined }) : undefined;
   jobs?.start();
   const app = createApp({
