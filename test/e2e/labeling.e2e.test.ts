@@ -74,20 +74,20 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     await page.getByTestId('current-item').waitFor();
   }
 
-  async function currentExternalId(): Promise<string> {
-    return (await page.locator('[data-testid="current-item"] .external-id').textContent()) ?? '';
+  async function currentExternalId(on: Page = page): Promise<string> {
+    return (await on.locator('[data-testid="current-item"] .external-id').textContent()) ?? '';
   }
 
   /** Presses a key and waits for the next item to replace the one on screen. */
-  async function decideWith(key: string): Promise<string> {
-    const before = await currentExternalId();
-    await page.keyboard.press(key);
-    await expect.poll(currentExternalId).not.toBe(before);
+  async function decideWith(key: string, on: Page = page): Promise<string> {
+    const before = await currentExternalId(on);
+    await on.keyboard.press(key);
+    await expect.poll(() => currentExternalId(on)).not.toBe(before);
     return before;
   }
 
-  async function waitAllSaved() {
-    await expect.poll(() => page.getByTestId('save-status').textContent(), { timeout: 15_000 }).toContain('All saved');
+  async function waitAllSaved(on: Page = page) {
+    await expect.poll(() => on.getByTestId('save-status').textContent(), { timeout: 15_000 }).toContain('All saved');
   }
 
   async function labeledItems(projectId: number): Promise<Map<string, ListedItem>> {
@@ -295,6 +295,48 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     // The replayed decision is listed, and its item is not offered again.
     expect(await page.getByTestId('recent-decision').first().textContent()).toContain(labeled);
     expect(await currentExternalId()).not.toBe(labeled);
+  });
+
+  it('keeps the offline decisions of two tabs of one annotator and replays them after both close', async () => {
+    const project = await createProject('Two tabs', { items: textItems(8) });
+    // Two tabs of one browser: they share its storage and its sign-in.
+    const browser = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const [tab, otherTab] = [await browser.newPage(), await browser.newPage()];
+      await suite.server.signIn(tab, await suite.server.member('nora', project.id));
+      const labelingPage = `${suite.server.url}/projects/${project.id}/label`;
+      const offline = (route: Route) => route.abort('internetdisconnected');
+      await browser.route('**/api/items/*/annotations', offline);
+
+      await tab.goto(labelingPage);
+      await tab.getByTestId('current-item').waitFor();
+      const first = await decideWith('1', tab);
+      await otherTab.goto(labelingPage);
+      await otherTab.getByTestId('current-item').waitFor();
+      const inOtherTab = await decideWith('2', otherTab);
+      await expect.poll(() => otherTab.getByTestId('save-status').textContent()).toContain('Offline — 2 pending');
+      // Back in the first tab, which read the stored decisions before the other tab added one.
+      const second = await decideWith('1', tab);
+      await expect.poll(() => tab.getByTestId('save-status').textContent()).toContain('pending');
+
+      await otherTab.close();
+      await tab.goto('about:blank');
+      await browser.unroute('**/api/items/*/annotations', offline);
+      await tab.goto(labelingPage);
+      await tab.getByTestId('current-item').waitFor();
+      await waitAllSaved(tab);
+
+      // Both tabs show the annotator's leased items, so the two tabs may have decided the same one.
+      const made: Array<[string, string]> = [[first, 'spam'], [inOtherTab, 'ham'], [second, 'spam']];
+      const labeled = await labeledItems(project.id);
+      for (const [externalId] of made) {
+        const decisions = made.filter(([id]) => id === externalId);
+        expect(await annotationCount(project.id, externalId)).toBe(decisions.length);
+        expect(labeled.get(externalId)?.label).toBe(decisions.at(-1)?.[1]);
+      }
+    } finally {
+      await browser.close();
+    }
   });
 
   it('tells the annotator when someone else labeled the item, without blocking', async () => {

@@ -7,7 +7,10 @@
  * Idempotency-Key, which makes a retry of a request that did reach the server harmless.
  *
  * One outbox exists per project and annotator for the life of the tab, so decisions keep draining
- * after the annotator navigates to another page of the app.
+ * after the annotator navigates to another page of the app. Tabs of the same project and
+ * annotator share the stored list: each writes back what the others stored too, so a decision
+ * made in one tab is never dropped by another (a tab that starts later sends them as well; the
+ * Idempotency-Key makes the second send a replay).
  */
 import {
   ApiError,
@@ -89,6 +92,10 @@ export class DecisionOutbox {
     this.#annotator = annotator;
     this.pending = readStored(this.#storageKey);
     window.addEventListener('online', () => this.retryNow());
+    window.addEventListener('storage', (event) => {
+      // Another tab wrote the list (or cleared storage), perhaps from a copy older than ours.
+      if (event.key === this.#storageKey || event.key === null) this.#restoreMissing();
+    });
   }
 
   subscribe(listener: Listener): () => void {
@@ -119,14 +126,27 @@ export class DecisionOutbox {
     if (this.#retryTimer === null) void this.#drain();
   }
 
-  #persist() {
+  /**
+   * Writes this tab's pending decisions into the stored list, keeping those other tabs stored and
+   * dropping `settled`, which this tab has just had answered.
+   */
+  #persist(settled?: string) {
     try {
-      if (this.pending.length === 0) localStorage.removeItem(this.#storageKey);
-      else localStorage.setItem(this.#storageKey, JSON.stringify(this.pending));
+      const stored = readStored(this.#storageKey).filter((decision) => decision.key !== settled);
+      const storedKeys = new Set(stored.map((decision) => decision.key));
+      const mine = $state.snapshot(this.pending) as PendingDecision[];
+      const merged = [...stored, ...mine.filter((decision) => !storedKeys.has(decision.key))];
+      if (merged.length === 0) localStorage.removeItem(this.#storageKey);
+      else localStorage.setItem(this.#storageKey, JSON.stringify(merged));
       this.storageError = false;
     } catch {
       this.storageError = true;
     }
+  }
+
+  #restoreMissing() {
+    const storedKeys = new Set(readStored(this.#storageKey).map((decision) => decision.key));
+    if (this.pending.some((decision) => !storedKeys.has(decision.key))) this.#persist();
   }
 
   async #drain() {
@@ -155,7 +175,7 @@ export class DecisionOutbox {
         this.offline = false;
         this.failing = false;
         this.pending = this.pending.filter((entry) => entry.key !== decision.key);
-        this.#persist();
+        this.#persist(decision.key);
         for (const listener of this.#listeners) listener(decision, outcome);
       }
     } finally {
