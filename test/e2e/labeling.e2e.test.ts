@@ -339,6 +339,26 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     }
   });
 
+  it('keeps the recent decisions across a reload, each still open to a new decision', async () => {
+    const project = await createProject('Recent', { items: textItems(6) });
+    await openLabeling(project, 'lena');
+    const decided = [await decideWith('1'), await decideWith('2'), await decideWith('1')];
+    await waitAllSaved();
+
+    await page.reload();
+    await page.getByTestId('current-item').waitFor();
+    const entries = page.getByTestId('recent-decision');
+    await expect.poll(() => entries.count()).toBe(3);
+    expect(await entries.first().textContent()).toContain(decided[2]);
+    expect(await entries.first().textContent()).toContain('Saved');
+    await page.keyboard.press('Backspace');
+    await expect.poll(() => currentExternalId()).toBe(decided[2]);
+    await decideWith('2');
+    await waitAllSaved();
+    expect(await annotationCount(project.id, decided[2])).toBe(2);
+    expect((await labeledItems(project.id)).get(decided[2])?.label).toBe('ham');
+  });
+
   it('tells the annotator when someone else labeled the item, without blocking', async () => {
     const project = await createProject('Conflict', { items: textItems(3) });
     await openLabeling(project, 'gus');
