@@ -428,6 +428,29 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     await page.waitForURL(`**/projects/${project.id}/label`);
   });
 
+  it('fetches the pictures of the items waiting in the buffer before they are shown', async () => {
+    const project = await createProject('Pictures', {
+      kind: 'image',
+      items: ['p1', 'p2', 'p3', 'p4'].map((id) => ({ id, image: 'red.png' })),
+    });
+    const requested = new Set<string>();
+    await page.route('**/api/items/*/image', (route: Route) => {
+      requested.add(new URL(route.request().url()).pathname);
+      return route.continue();
+    });
+    await openLabeling(project, 'kim');
+
+    // All four items are leased ahead; their pictures are asked for while the first is on screen.
+    await expect.poll(() => requested.size).toBe(4);
+    await decideWith('1');
+    const picture = page.locator('[data-testid="current-item"] img');
+    const loaded = (img: unknown) => {
+      const { complete, naturalWidth } = img as { complete: boolean; naturalWidth: number };
+      return complete && naturalWidth > 0;
+    };
+    await expect.poll(() => picture.evaluate(loaded)).toBe(true);
+  });
+
   it('shows a vector as a compact table of its values', async () => {
     const project = await createProject('Vectors', {
       kind: 'vector',

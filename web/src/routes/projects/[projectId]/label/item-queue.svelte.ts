@@ -1,7 +1,8 @@
 /**
  * The items leased to this annotator and not yet decided, in the order they will be shown. A
- * buffer of a few leased items is kept ahead of the annotator so the next one appears the instant
- * a decision is made; the leases are renewed while the page is open and handed back when it closes.
+ * buffer of a few leased items, pictures included, is kept ahead of the annotator so the next one
+ * appears the instant a decision is made; the leases are renewed while the page is open and
+ * handed back when it closes.
  */
 import { ApiError, nextQueueItems, releaseLease, renewLeases, type QueueItem } from '$lib/api/client';
 
@@ -26,6 +27,11 @@ export class ItemQueue {
   /** Items whose lease the server may still report as ours although they are decided. */
   readonly #isDecided: (itemId: number) => boolean;
   readonly #pendingCount: () => number;
+  /**
+   * The pictures of buffered items, fetched as the items arrive so that each shows at once; held
+   * here until the item leaves the buffer so the browser keeps them.
+   */
+  readonly #images = new Map<number, HTMLImageElement>();
   #exhaustedAt = 0;
 
   constructor(options: {
@@ -47,6 +53,7 @@ export class ItemQueue {
   /** Removes a decided item from the buffer and tops the buffer up when it runs low. */
   take(itemId: number) {
     this.items = this.items.filter((item) => item.id !== itemId);
+    this.#images.delete(itemId);
     void this.fill();
   }
 
@@ -69,6 +76,7 @@ export class ItemQueue {
       const held = new Set(this.items.map((item) => item.id));
       const fresh = answer.filter((item) => !held.has(item.id) && !this.#isDecided(item.id));
       this.items = [...this.items, ...fresh];
+      this.#fetchImages(fresh);
       this.exhausted = fresh.length === 0;
       if (this.exhausted) this.#exhaustedAt = Date.now();
       this.failure = null;
@@ -81,6 +89,17 @@ export class ItemQueue {
     }
     // A batch that only refreshed held leases may still leave the buffer short.
     if (!this.exhausted && !this.failure && this.items.length < REFILL_BELOW) void this.fill();
+  }
+
+  #fetchImages(items: QueueItem[]) {
+    for (const item of items) {
+      // An inline (data:) picture is in the answer already.
+      if (!item.image || item.image.startsWith('data:')) continue;
+      const image = new Image();
+      image.decoding = 'async';
+      image.src = item.image;
+      this.#images.set(item.id, image);
+    }
   }
 
   async renew() {
@@ -99,6 +118,7 @@ export class ItemQueue {
   releaseAll(options: { keepalive?: boolean } = {}) {
     const items = this.items;
     this.items = [];
+    this.#images.clear();
     this.starting = true;
     for (const item of items) {
       releaseLease(item.id, this.#annotator, options).catch(() => undefined);
