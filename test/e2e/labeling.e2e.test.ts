@@ -104,6 +104,15 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     return rows[0].n;
   }
 
+  /** Waits until the current item's picture has loaded. */
+  async function pictureShown() {
+    const loaded = (img: unknown) => {
+      const { complete, naturalWidth } = img as { complete: boolean; naturalWidth: number };
+      return complete && naturalWidth > 0;
+    };
+    await expect.poll(() => page.locator('[data-testid="current-item"] img').evaluate(loaded)).toBe(true);
+  }
+
   /** Rewrites queue answers, e.g. to give items a model suggestion before any model exists. */
   async function rewriteQueue(rewrite: (item: Record<string, unknown>) => Record<string, unknown>) {
     await page.route('**/api/projects/*/queue/next', async (route: Route) => {
@@ -443,12 +452,16 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     // All four items are leased ahead; their pictures are asked for while the first is on screen.
     await expect.poll(() => requested.size).toBe(4);
     await decideWith('1');
-    const picture = page.locator('[data-testid="current-item"] img');
-    const loaded = (img: unknown) => {
-      const { complete, naturalWidth } = img as { complete: boolean; naturalWidth: number };
-      return complete && naturalWidth > 0;
-    };
-    await expect.poll(() => picture.evaluate(loaded)).toBe(true);
+    await pictureShown();
+  });
+
+  it('keeps the label buttons in view under a tall picture', async () => {
+    const project = await createProject('Tall picture', { kind: 'image', items: [{ id: 'tall', image: 'tall.png' }] });
+    await openLabeling(project, 'max');
+    await pictureShown();
+    const button = await page.getByRole('group', { name: 'Labels' }).getByRole('button').first().boundingBox();
+    const statusBar = await page.getByTestId('save-status').boundingBox();
+    expect(button!.y + button!.height).toBeLessThanOrEqual(statusBar!.y);
   });
 
   it('shows a vector as a compact table of its values', async () => {
