@@ -30,9 +30,18 @@ export function queueRoutes(queue: QueueService) {
       const renewed = await queue.renew(c.req.valid('param').projectId, actingAnnotator(c, c.req.valid('json').annotator));
       return c.json({ renewed: renewed.renewed, leaseExpiresAt: renewed.leaseExpiresAt?.toISOString() ?? null });
     })
-    .get('/projects/:projectId/progress', requireProjectRole('annotator'), validate('param', projectParams), validate('query', z.object({ annotator })), async (c) => {
-      return c.json(await queue.progress(c.req.valid('param').projectId, actingAnnotator(c, c.req.valid('query').annotator)));
-    })
+    .get(
+      '/projects/:projectId/progress',
+      requireProjectRole('annotator'),
+      validate('param', projectParams),
+      // `dayStart`: when the annotator's day began where they are (default: the database's midnight).
+      validate('query', z.object({ annotator, dayStart: z.iso.datetime({ offset: true }).optional() })),
+      async (c) => {
+        const { annotator: named, dayStart } = c.req.valid('query');
+        const since = dayStart === undefined ? undefined : new Date(dayStart);
+        return c.json(await queue.progress(c.req.valid('param').projectId, actingAnnotator(c, named), since));
+      },
+    )
     .post('/items/:itemId/skip', requireProjectRole('annotator'), validate('param', itemParams), validate('json', z.object({ annotator })), async (c) => {
       const { itemId } = c.req.valid('param');
       await queue.skip(itemId, actingAnnotator(c, c.req.valid('json').annotator));

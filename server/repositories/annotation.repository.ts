@@ -140,12 +140,13 @@ export async function annotatorProgress(
   db: Executor,
   projectId: number,
   annotator: string,
+  dayStart?: Date,
 ): Promise<{ labeledToday: number; labeledTotal: number; averageMs: number | null }> {
   const { rows } = await sql<{ today: number; total: number; average_ms: number | null }>`
-    select count(distinct item_id) filter (where created_at >= date_trunc('day', now()))::int as today,
+    select count(distinct item_id) filter (where created_at >= d.start)::int as today,
            count(distinct item_id)::int as total,
-           (avg(duration_ms) filter (where created_at >= date_trunc('day', now())))::float8 as average_ms
-    from annotation
+           (avg(duration_ms) filter (where created_at >= d.start))::float8 as average_ms
+    from annotation, (select coalesce(${dayStart ?? null}::timestamptz, date_trunc('day', now())) as start) d
     where project_id = ${projectId} and annotator = ${annotator} and source = 'human'`.execute(db);
   const r = rows[0];
   return { labeledToday: r.today, labeledTotal: r.total, averageMs: r.average_ms === null ? null : Math.round(r.average_ms) };

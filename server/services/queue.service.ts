@@ -55,10 +55,11 @@ export class QueueService {
     return renewLeases(this.db, projectId, annotator, project.leaseSeconds);
   }
 
-  async progress(projectId: number, annotator: string) {
+  /** The annotator's labels (today's from `dayStart`, default the database's midnight) and the open items left. */
+  async progress(projectId: number, annotator: string, dayStart?: Date) {
     await this.projects.require(projectId);
     const [mine, remaining] = await Promise.all([
-      annotatorProgress(this.db, projectId, annotator),
+      annotatorProgress(this.db, projectId, annotator, dayStart),
       countOpenItems(this.db, projectId, annotator),
     ]);
     return { ...mine, remaining };

@@ -16,6 +16,16 @@ interface ListedItem {
   annotation: { annotator: string; source: string } | null;
 }
 
+/** The last midnight in `timeZone`, as an instant. */
+function midnightIn(timeZone: string): Date {
+  const now = new Date();
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    .formatToParts(now)
+    .reduce<Record<string, number>>((all, part) => ({ ...all, [part.type]: Number(part.value) }), {});
+  const sinceMidnightMs = ((parts.hour * 60 + parts.minute) * 60 + parts.second) * 1000 + now.getMilliseconds();
+  return new Date(now.getTime() - sinceMidnightMs);
+}
+
 describe.skipIf(!hasChromium)('labeling in the browser', () => {
   let page: Page;
   let pageErrors: string[];
@@ -366,6 +376,22 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     await waitAllSaved();
     expect(await annotationCount(project.id, decided[2])).toBe(2);
     expect((await labeledItems(project.id)).get(decided[2])?.label).toBe('ham');
+  });
+
+  it("counts the annotator's labels of today from midnight where the annotator is", async () => {
+    const project = await createProject('Time zone', { items: textItems(2) });
+    const timeZone = 'Pacific/Kiritimati';
+    const browser = await suite.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: timeZone });
+    try {
+      const tab = await browser.newPage();
+      await suite.server.signIn(tab, await suite.server.member('otto', project.id));
+      const progressRequest = tab.waitForRequest('**/api/projects/*/progress?*');
+      await tab.goto(`${suite.server.url}/projects/${project.id}/label`);
+      const dayStart = new URL((await progressRequest).url()).searchParams.get('dayStart');
+      expect(dayStart).toBe(midnightIn(timeZone).toISOString());
+    } finally {
+      await browser.close();
+    }
   });
 
   it('tells the annotator when someone else labeled the item, without blocking', async () => {

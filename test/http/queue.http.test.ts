@@ -180,6 +180,20 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
     expect(body).toEqual({ labeledToday: 2, labeledTotal: 2, averageMs: 1500, remaining: 38 });
   });
 
+  it("counts today's labels from the start of the annotator's own day", async () => {
+    const items = await next('ann', 2);
+    for (const item of items) await submit(item.id, 'ann', 'other');
+    const ann = await as('ann');
+    const progressFrom = async (dayStart: Date) =>
+      (await ann.call('GET', `/api/projects/${projectId}/progress?dayStart=${encodeURIComponent(dayStart.toISOString())}`)).body;
+
+    // A day that began an hour ago holds both labels; one that begins in an hour (later time zone) none yet.
+    expect(await progressFrom(new Date(Date.now() - 3600_000))).toMatchObject({ labeledToday: 2, labeledTotal: 2, averageMs: 1500 });
+    expect(await progressFrom(new Date(Date.now() + 3600_000))).toMatchObject({ labeledToday: 0, labeledTotal: 2, averageMs: null });
+    const refused = await ann.call('GET', `/api/projects/${projectId}/progress?dayStart=yesterday`);
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+  });
+
   it('answers 404 for an unknown project without disturbing requests for a known one', async () => {
     const ann = await as('ann');
     const [unknown, known] = await Promise.all([

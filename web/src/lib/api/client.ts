@@ -582,7 +582,11 @@ export function getProgress(
   annotator: string,
   fetchFn: Fetch = fetch,
 ): Promise<AnnotatorProgress> {
-  return request(fetchFn, 'GET', `/projects/${projectId}/progress${query({ annotator })}`);
+  // "Today" is the annotator's own day, wherever they are.
+  const dayStart = new Date();
+  dayStart.setHours(0, 0, 0, 0);
+  const params = query({ annotator, dayStart: dayStart.toISOString() });
+  return request(fetchFn, 'GET', `/projects/${projectId}/progress${params}`);
 }
 
 /** The signed-in user, or null when nobody is signed in. */
