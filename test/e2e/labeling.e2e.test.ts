@@ -378,7 +378,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     expect((await labeledItems(project.id)).get(decided[2])?.label).toBe('ham');
   });
 
-  it("counts the annotator's labels of today from midnight where the annotator is", async () => {
+  it("asks for the annotator's progress of today from midnight where the annotator is", async () => {
     const project = await createProject('Time zone', { items: textItems(2) });
     const timeZone = 'Pacific/Kiritimati';
     const browser = await suite.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: timeZone });
