@@ -170,7 +170,9 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
     await rewriteQueue((item) =>
       item.externalId === 'audit'
         ? { ...item, suggestion: { label: 'ham', confidence: 0.99, roundId: 1 }, reason: { strategy: 'random', score: null, holdout: true } }
-        : { ...item, suggestion: { label: 'ham', confidence: 0.87, roundId: 1 }, reason: { strategy: 'margin', score: 0.12345, holdout: false } },
+        : item.externalId === 't3'
+          ? { ...item, suggestion: { label: 'ham', confidence: 0.87, roundId: 1 }, reason: { strategy: 'random', score: 0.973, holdout: false } }
+          : { ...item, suggestion: { label: 'ham', confidence: 0.87, roundId: 1 }, reason: { strategy: 'margin', score: 0.12345, holdout: false } },
     );
     await page.reload();
     await page.getByTestId('current-item').waitFor();
@@ -186,6 +188,10 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
         await page.waitForTimeout(200);
         expect(await currentExternalId()).toBe('audit');
         await page.keyboard.press('1');
+      } else if (externalId === 't3') {
+        // The strategy's random share: told apart from the audits, and without a score that did not choose it.
+        expect(await page.getByTestId('reason').textContent()).toMatch(/random exploration\s*$/);
+        await page.keyboard.press('Enter');
       } else {
         expect(await suggestion.textContent()).toMatch(/ham.*87%/s);
         expect(await page.getByTestId('reason').textContent()).toMatch(/margin\s*· score 0\.123/);
