@@ -26,6 +26,9 @@ function midnightIn(timeZone: string): Date {
   return new Date(now.getTime() - sinceMidnightMs);
 }
 
+/** A laptop's window. */
+const viewport = { width: 1280, height: 900 };
+
 describe.skipIf(!hasChromium)('labeling in the browser', () => {
   let page: Page;
   let pageErrors: string[];
@@ -33,7 +36,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
   const suite = browserSuite();
 
   beforeEach(async () => {
-    page = await suite.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page = await suite.browser.newPage({ viewport });
     page.setDefaultTimeout(10_000);
     pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -325,7 +328,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
   it('keeps the offline decisions of two tabs of one annotator and replays them after both close', async () => {
     const project = await createProject('Two tabs', { items: textItems(8) });
     // Two tabs of one browser: they share its storage and its sign-in.
-    const browser = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const browser = await suite.browser.newContext({ viewport });
     try {
       const [tab, otherTab] = [await browser.newPage(), await browser.newPage()];
       await suite.server.signIn(tab, await suite.server.member('nora', project.id));
@@ -387,7 +390,7 @@ describe.skipIf(!hasChromium)('labeling in the browser', () => {
   it("asks for the annotator's progress of today from midnight where the annotator is", async () => {
     const project = await createProject('Time zone', { items: textItems(2) });
     const timeZone = 'Pacific/Kiritimati';
-    const browser = await suite.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: timeZone });
+    const browser = await suite.browser.newContext({ viewport, timezoneId: timeZone });
     try {
       const tab = await browser.newPage();
       await suite.server.signIn(tab, await suite.server.member('otto', project.id));
