@@ -19,8 +19,9 @@ export class AccessCache {
   readonly itemProjects: ExpiringMap<number, number>;
 
   constructor(ttlMs = 5_000) {
-    this.principals = new ExpiringMap(ttlMs, 10_000);
-    this.roles = new ExpiringMap(ttlMs, 10_000);
+    // Each lives between half and all of the time to live (see ExpiringMap).
+    this.principals = new ExpiringMap(ttlMs, 10_000, 0.5);
+    this.roles = new ExpiringMap(ttlMs, 10_000, 0.5);
     this.itemProjects = new ExpiringMap(10 * 60_000, 100_000);
   }
 

@@ -1,6 +1,10 @@
 /**
  * A map whose entries expire (never, with an infinite `ttlMs`), holding at most `maxEntries`:
  * setting a key makes it the newest, and the oldest go first.
+ *
+ * With a `spread`, each entry lives a random share of `ttlMs` between `1 - spread` and 1, so
+ * entries set at the same moment (every annotator's first call after a start) do not all expire
+ * at the same moment again and again, each time sending all their callers to the database at once.
  */
 export class ExpiringMap<K, V> {
   private readonly entries = new Map<K, { value: V; expiresAt: number }>();
@@ -8,6 +12,7 @@ export class ExpiringMap<K, V> {
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries: number,
+    private readonly spread = 0,
   ) {}
 
   get(key: K): V | undefined {
@@ -22,7 +27,8 @@ export class ExpiringMap<K, V> {
   set(key: K, value: V, validUntil?: Date): void {
     this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as K);
-    const expiresAt = Math.min(Date.now() + this.ttlMs, validUntil?.getTime() ?? Infinity);
+    const lifetime = this.spread === 0 ? this.ttlMs : this.ttlMs * (1 - this.spread * Math.random());
+    const expiresAt = Math.min(Date.now() + lifetime, validUntil?.getTime() ?? Infinity);
     this.entries.set(key, { value, expiresAt });
   }
 

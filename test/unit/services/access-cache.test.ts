@@ -23,6 +23,21 @@ describe('the access cache', () => {
     expect(map.get('token')).toBeUndefined();
   });
 
+  it('spreads the expiry of answers learnt together, so their callers do not all ask the database again at once', () => {
+    const map = new ExpiringMap<number, number>(1_000, 1_000, 0.5);
+    const keys = Array.from({ length: 100 }, (_, i) => i);
+    for (const key of keys) map.set(key, key);
+    const held = () => keys.filter((key) => map.get(key) !== undefined).length;
+    vi.advanceTimersByTime(499);
+    expect(held()).toBe(100);
+    vi.advanceTimersByTime(251);
+    // Between half and all of the time to live: some have expired by three quarters of it, not all.
+    expect(held()).toBeGreaterThan(0);
+    expect(held()).toBeLessThan(100);
+    vi.advanceTimersByTime(250);
+    expect(held()).toBe(0);
+  });
+
   it('holds a bounded number of entries, dropping the oldest first', () => {
     const map = new ExpiringMap<number, number>(60_000, 3);
     for (const n of [1, 2, 3, 4]) map.set(n, n * 10);
