@@ -27,7 +27,7 @@ export class ExpiringMap<K, V> {
   set(key: K, value: V, validUntil?: Date): void {
     this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as K);
-    const lifetime = this.spread === 0 ? this.ttlMs : this.ttlMs * (1 - this.spread * Math.random());
+    const lifetime = this.ttlMs * (1 - this.spread * Math.random());
     const expiresAt = Math.min(Date.now() + lifetime, validUntil?.getTime() ?? Infinity);
     this.entries.set(key, { value, expiresAt });
   }
