@@ -25,7 +25,16 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { formatLatency, type LoadOptions, type LoadResult, percentile, runAnnotators } from './annotator-load.js';
 import { DecisionLog } from './decision-log.js';
-import { type BenchServer, benchUsers, freshBenchDatabase, machineCpuMs, startBenchServer, startFloorServer, verdict } from './bench-server.js';
+import {
+  type BenchServer,
+  benchUsers,
+  freshBenchDatabase,
+  machineCpuMs,
+  type MainThreadMs,
+  startBenchServer,
+  startFloorServer,
+  verdict,
+} from './bench-server.js';
 
 const items = Number(process.env.BENCH_ITEMS ?? 1_000_000);
 const annotators = Number(process.env.BENCH_ANNOTATORS ?? 50);
@@ -68,6 +77,8 @@ interface CpuSpent {
   loadGenerator: number;
   machineBusy: number;
   machineTotal: number;
+  /** The server's event loop: one thread, so what it cannot keep up with waits however idle the other cores are. */
+  serverMainThread: MainThreadMs | undefined;
 }
 
 /** Runs the annotators through the warm-up and on for the measured `seconds`; prints the warm-up. */
@@ -78,25 +89,30 @@ async function warmThenMeasure(
   // While the load generator collects garbage it reads no answers: those pauses count as latency.
   const loadGeneratorGcMs: number[] = [];
   const gc = new PerformanceObserver((list) => list.getEntries().forEach((entry) => loadGeneratorGcMs.push(entry.duration)));
-  let before: [number, NodeJS.CpuUsage, ReturnType<typeof machineCpuMs>] | undefined;
+  let before: [number, NodeJS.CpuUsage, ReturnType<typeof machineCpuMs>, MainThreadMs | undefined] | undefined;
   const { warmup, ...load } = await runAnnotators({
     ...options,
     seconds,
     warmupSeconds,
     onMeasuring: () => {
       gc.observe({ entryTypes: ['gc'] });
-      before = [server.cpuMs(), process.cpuUsage(), machineCpuMs()];
+      before = [server.cpuMs(), process.cpuUsage(), machineCpuMs(), server.mainThreadMs()];
     },
   });
   gc.disconnect();
-  const [serverBefore, ownBefore, machineBefore] = before!;
+  const [serverBefore, ownBefore, machineBefore, mainThreadBefore] = before!;
   const own = process.cpuUsage(ownBefore);
   const machine = machineCpuMs();
+  const mainThread = server.mainThreadMs();
   const cpu = {
     server: server.cpuMs() - serverBefore,
     loadGenerator: (own.user + own.system) / 1000,
     machineBusy: machine.busy - machineBefore.busy,
     machineTotal: machine.total - machineBefore.total,
+    serverMainThread:
+      mainThread && mainThreadBefore
+        ? { running: mainThread.running - mainThreadBefore.running, waitingForCore: mainThread.waitingForCore - mainThreadBefore.waitingForCore }
+        : undefined,
   };
   console.log(
     `warm-up:      the first ${warmupSeconds} s of load on the freshly started server, not in the figures below: ${warmup.acknowledged.toLocaleString('en')} labels; ` +
@@ -127,6 +143,11 @@ function report(load: LoadResult, cpu: CpuSpent, loadGeneratorGcMs: number[]): n
     `CPU per label: server ${perLabel(cpu.server)}, load generator ${perLabel(cpu.loadGenerator)}, rest of the machine (PostgreSQL, kernel) ${perLabel(rest)}; ` +
       `cores busy ${((100 * cpu.machineBusy) / cpu.machineTotal).toFixed(0)} %`,
   );
+  const thread = cpu.serverMainThread;
+  if (thread) {
+    const share = (ms: number) => `${((100 * ms) / (load.elapsed * 1000)).toFixed(0)} %`;
+    console.log(`server's main thread: on a core ${share(thread.running)}, waiting for one ${share(thread.waitingForCore)} of the time (it runs the whole event loop)`);
+  }
   console.log(
     `load generator's garbage collection: ${loadGeneratorGcMs.length} pauses, ${Math.round(loadGeneratorGcMs.reduce((a, b) => a + b, 0))} ms in all, ` +
       `longest ${Math.max(0, ...loadGeneratorGcMs).toFixed(1)} ms (no answer is read meanwhile)`,

@@ -18,7 +18,14 @@ export interface BenchServer {
   rssMiB(): number;
   /** CPU time the server process has used so far, in ms. */
   cpuMs(): number;
+  /** Time the server's main thread (its event loop) has spent on a core and waiting for one, in ms; undefined where Linux does not keep it. */
+  mainThreadMs(): MainThreadMs | undefined;
   stop(): Promise<void>;
+}
+
+export interface MainThreadMs {
+  running: number;
+  waitingForCore: number;
 }
 
 export async function freshBenchDatabase(name: string): Promise<string> {
@@ -76,6 +83,7 @@ async function spawnServer(command: string, env: Record<string, string>): Promis
     pid: child.pid!,
     rssMiB: () => readRssMiB(child.pid!),
     cpuMs: () => readCpuMs(child.pid!),
+    mainThreadMs: () => readMainThreadMs(child.pid!),
     async stop() {
       child.kill('SIGTERM');
       await exited(child);
@@ -94,6 +102,16 @@ function readCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+}
+
+/** From /proc/<pid>/schedstat, which is the main thread's: nanoseconds on a core, then waiting in a run queue. */
+function readMainThreadMs(pid: number): MainThreadMs | undefined {
+  try {
+    const [running, waiting] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return Number.isFinite(running) && Number.isFinite(waiting) ? { running: running / 1e6, waitingForCore: waiting / 1e6 } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Busy and total CPU time of the whole machine (all cores), from /proc/stat, in ms. */
