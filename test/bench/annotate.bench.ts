@@ -71,7 +71,7 @@ async function seed(databaseUrl: string): Promise<{ projectId: number; labels: s
   return { projectId, labels };
 }
 
-/** CPU time spent during the measured run, in ms: the server's, the load generator's (this process) and the machine's. */
+/** CPU time in ms, the server's, the load generator's (this process) and the machine's: read as totals, then spent during the measured run. */
 interface CpuSpent {
   server: number;
   loadGenerator: number;
@@ -79,6 +79,34 @@ interface CpuSpent {
   machineTotal: number;
   /** The server's event loop: one thread, so what it cannot keep up with waits however idle the other cores are. */
   serverMainThread: MainThreadMs | undefined;
+}
+
+/** The CPU clocks as they read now (totals so far, in ms). */
+function readCpu(server: BenchServer): CpuSpent {
+  const own = process.cpuUsage();
+  const machine = machineCpuMs();
+  return {
+    server: server.cpuMs(),
+    loadGenerator: (own.user + own.system) / 1000,
+    machineBusy: machine.busy,
+    machineTotal: machine.total,
+    serverMainThread: server.mainThreadMs(),
+  };
+}
+
+/** What was spent between two readings of the clocks. */
+function spentSince(before: CpuSpent, after: CpuSpent): CpuSpent {
+  const [threadBefore, threadAfter] = [before.serverMainThread, after.serverMainThread];
+  return {
+    server: after.server - before.server,
+    loadGenerator: after.loadGenerator - before.loadGenerator,
+    machineBusy: after.machineBusy - before.machineBusy,
+    machineTotal: after.machineTotal - before.machineTotal,
+    serverMainThread:
+      threadBefore && threadAfter
+        ? { running: threadAfter.running - threadBefore.running, waitingForCore: threadAfter.waitingForCore - threadBefore.waitingForCore }
+        : undefined,
+  };
 }
 
 /** Runs the annotators through the warm-up and on for the measured `seconds`; prints the warm-up. */
@@ -89,31 +117,18 @@ async function warmThenMeasure(
   // While the load generator collects garbage it reads no answers: those pauses count as latency.
   const loadGeneratorGcMs: number[] = [];
   const gc = new PerformanceObserver((list) => list.getEntries().forEach((entry) => loadGeneratorGcMs.push(entry.duration)));
-  let before: [number, NodeJS.CpuUsage, ReturnType<typeof machineCpuMs>, MainThreadMs | undefined] | undefined;
+  let before: CpuSpent | undefined;
   const { warmup, ...load } = await runAnnotators({
     ...options,
     seconds,
     warmupSeconds,
     onMeasuring: () => {
       gc.observe({ entryTypes: ['gc'] });
-      before = [server.cpuMs(), process.cpuUsage(), machineCpuMs(), server.mainThreadMs()];
+      before = readCpu(server);
     },
   });
   gc.disconnect();
-  const [serverBefore, ownBefore, machineBefore, mainThreadBefore] = before!;
-  const own = process.cpuUsage(ownBefore);
-  const machine = machineCpuMs();
-  const mainThread = server.mainThreadMs();
-  const cpu = {
-    server: server.cpuMs() - serverBefore,
-    loadGenerator: (own.user + own.system) / 1000,
-    machineBusy: machine.busy - machineBefore.busy,
-    machineTotal: machine.total - machineBefore.total,
-    serverMainThread:
-      mainThread && mainThreadBefore
-        ? { running: mainThread.running - mainThreadBefore.running, waitingForCore: mainThread.waitingForCore - mainThreadBefore.waitingForCore }
-        : undefined,
-  };
+  const cpu = spentSince(before!, readCpu(server));
   console.log(
     `warm-up:      the first ${warmupSeconds} s of load on the freshly started server, not in the figures below: ${warmup.acknowledged.toLocaleString('en')} labels; ` +
       `queue/next p99 ${percentile(warmup.nextLatency, 99).toFixed(1)} ms, annotations p99 ${percentile(warmup.submitLatency, 99).toFixed(1)} ms`,
