@@ -21,18 +21,34 @@ export interface LeasedItem {
   leaseExpiresAt: Date;
 }
 
+export interface QueueRequest {
+  projectId: number;
+  annotator: string;
+  n: number;
+}
+
 /**
- * Up to `n` items for the annotator in one round trip (`queue_next_items`, see its migrations): the
- * leases they already hold, then new ones. New picks lock rows with `FOR UPDATE SKIP LOCKED`, so
- * concurrent requests never wait on each other and never take the same row. Answers undefined when
- * the project does not exist.
+ * Up to `n` items for each annotator (`queue_next_items`, see its migrations): the leases they
+ * already hold, then new ones. New picks lock rows with `FOR UPDATE SKIP LOCKED`, so concurrent
+ * requests never wait on each other and never take the same row. The requests run one after
+ * another in one statement (one round trip and one commit for all), each seeing the leases the
+ * ones before it took. Answers in the order of `requests`; undefined when the only request names
+ * a project that does not exist. Such a project fails a statement of several requests as a whole,
+ * so that they can be sent again one at a time.
  */
-export async function queueNext(db: Executor, projectId: number, annotator: string, n: number): Promise<LeasedItem[] | undefined> {
+export async function queueNext(db: Executor, requests: readonly QueueRequest[]): Promise<Array<LeasedItem[] | undefined>> {
   try {
-    const { rows } = await sql<LeasedRow>`select * from queue_next_items(${projectId}, ${annotator}, ${n})`.execute(db);
-    return rows.map(toLeasedItem);
+    const { rows } = await sql<LeasedRow & { request: number }>`
+      select r.request::int, q.*
+      from unnest(${requests.map((r) => r.projectId)}::int[], ${requests.map((r) => r.annotator)}::text[],
+                  ${requests.map((r) => r.n)}::int[]) with ordinality as r(project_id, annotator, n, request),
+           lateral queue_next_items(r.project_id, r.annotator, r.n) with ordinality as q
+      order by r.request, q.ordinality`.execute(db);
+    const answers = requests.map((): LeasedItem[] => []);
+    for (const row of rows) answers[row.request - 1].push(toLeasedItem(row));
+    return answers;
   } catch (err) {
-    if ((err as { code?: string }).code === 'P0002') return undefined;
+    if (requests.length === 1 && (err as { code?: string }).code === 'P0002') return [undefined];
     throw err;
   }
 }

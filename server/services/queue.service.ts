@@ -7,10 +7,12 @@ import {
   countOpenItems,
   insertSkip,
   type LeasedItem,
+  type QueueRequest,
   queueNext,
   releaseLease,
   renewLeases,
 } from '../repositories/queue.repository.js';
+import { Batcher } from './batcher.js';
 import type { ProjectService } from './project.service.js';
 
 export interface QueuePick extends LeasedItem {
@@ -21,10 +23,24 @@ export interface QueuePick extends LeasedItem {
 export const coldStartStrategy = 'cold-start (random)';
 
 export class QueueService {
+  /**
+   * Calls for items that arrive while a pick runs wait for it and then go to the database together,
+   * in one statement (see queueNext): a pick costs PostgreSQL about 0.49 ms however few items it
+   * takes, plus 0.05 ms per item, so calls of five items spent two thirds of their time on the call
+   * itself. Annotate benchmark on 2 cores, 20 s runs alternated with calls sent one by one (7
+   * pairs): 1,987–2,690 against 1,622–2,622 labels/s, higher in every pair; 558–784 against
+   * 624–1,024 µs of CPU per label; p99 of annotations 32.9–40.0 against 36.2–56.0 ms, of
+   * queue/next 42.9–65.1 against 34.4–57.1 ms (a call now waits for the pick before it). One pick
+   * at a time: two at a time answered fewer labels, with more CPU each.
+   */
+  private readonly picks: Batcher<QueueRequest, LeasedItem[] | undefined>;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly projects: ProjectService,
-  ) {}
+  ) {
+    this.picks = new Batcher((requests) => queueNext(db, requests));
+  }
 
   /**
    * Hands the annotator up to `n` items: first those they already hold, then new leases. Each
@@ -32,7 +48,7 @@ export class QueueService {
    * evaluation sample), else the next item in the promoted model's priority order.
    */
   async next(projectId: number, annotator: string, n: number): Promise<QueuePick[]> {
-    const items = await queueNext(this.db, projectId, annotator, n);
+    const items = await this.picks.call({ projectId, annotator, n });
     if (!items) throw new NotFoundError(`Project ${projectId}`);
     return interleave(items).map((item) => ({ ...item, reason: reasonFor(item) }));
   }

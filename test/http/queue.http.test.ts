@@ -205,6 +205,21 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
     expect(known.body.items).toHaveLength(2);
   });
 
+  it('answers calls that wait together in one statement, apart again when one names an unknown project', async () => {
+    // The first call goes to the database at once; the three after it wait for it and then go together.
+    const calls = [
+      t.services.queue.next(projectId, 'first', 2),
+      t.services.queue.next(projectId, 'second', 2),
+      t.services.queue.next(999_999, 'second', 2),
+      t.services.queue.next(projectId, 'third', 3),
+    ];
+    const [first, second, unknown, third] = await Promise.allSettled(calls);
+    expect(unknown).toMatchObject({ status: 'rejected', reason: { status: 404 } });
+    const picked = [first, second, third].map((answer) => (answer.status === 'fulfilled' ? answer.value.map((item) => item.itemId) : []));
+    expect(picked.map((ids) => ids.length)).toEqual([2, 2, 3]);
+    expect(new Set(picked.flat()).size).toBe(7);
+  });
+
   it('rejects a label outside the label set and an unknown item', async () => {
     const [item] = await next('ann', 1);
     expect((await submit(item.id, 'ann', 'nope')).status).toBe(400);
