@@ -59,6 +59,11 @@ export async function up(db: Kysely<any>): Promise<void> {
   for (const fn of labelFunctions) await sql`alter function ${sql.raw(fn)} set enable_seqscan = off`.execute(db);
   await createFrontier(db);
 
+  await createQueueNextItems(db);
+}
+
+/** The function that answers a call for items, as this migration defines it (a later migration replaces it). */
+export async function createQueueNextItems(db: Kysely<any>): Promise<void> {
   const notOwn = sql`and not exists (select 1 from annotation a where a.item_id = i.item_id and a.annotator = p_annotator)`;
   await sql`
     create function queue_next_items(p_project int, p_annotator text, p_n int)

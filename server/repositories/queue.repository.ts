@@ -30,20 +30,18 @@ export interface QueueRequest {
 /**
  * Up to `n` items for each annotator (`queue_next_items`, see its migrations): the leases they
  * already hold, then new ones. New picks lock rows with `FOR UPDATE SKIP LOCKED`, so concurrent
- * requests never wait on each other and never take the same row. The requests run one after
- * another in one statement (one round trip and one commit for all), each seeing the leases the
- * ones before it took. Answers in the order of `requests`; undefined when the only request names
- * a project that does not exist. Such a project fails a statement of several requests as a whole,
- * so that they can be sent again one at a time.
+ * statements never wait on each other and never take the same row. One statement answers all the
+ * requests (one round trip, one commit, and each of the function's queries once for all), dealing
+ * the items out in the order of `requests`: a later request gets what an earlier one left, and an
+ * annotator's second request gets back what their first leased. Answers in the order of
+ * `requests`; undefined when the only request names a project that does not exist. Such a project
+ * fails a statement of several requests as a whole, so that they can be sent again one at a time.
  */
 export async function queueNext(db: Executor, requests: readonly QueueRequest[]): Promise<Array<LeasedItem[] | undefined>> {
   try {
     const { rows } = await sql<LeasedRow & { request: number }>`
-      select r.request::int, q.*
-      from unnest(${requests.map((r) => r.projectId)}::int[], ${requests.map((r) => r.annotator)}::text[],
-                  ${requests.map((r) => r.n)}::int[]) with ordinality as r(project_id, annotator, n, request),
-           lateral queue_next_items(r.project_id, r.annotator, r.n) with ordinality as q
-      order by r.request, q.ordinality`.execute(db);
+      select * from queue_next_items(${requests.map((r) => r.projectId)}::int[], ${requests.map((r) => r.annotator)}::text[],
+                                     ${requests.map((r) => r.n)}::int[])`.execute(db);
     const answers = requests.map((): LeasedItem[] => []);
     for (const row of rows) answers[row.request - 1].push(toLeasedItem(row));
     return answers;

@@ -5,7 +5,7 @@ import { recordHumanLabels } from '../../server/repositories/annotation.reposito
 import { applyOverlap, insertItems, reassignHoldout } from '../../server/repositories/item.repository.js';
 import { insertLabels } from '../../server/repositories/label.repository.js';
 import { insertProject } from '../../server/repositories/project.repository.js';
-import { releaseLease } from '../../server/repositories/queue.repository.js';
+import { queueNext, releaseLease } from '../../server/repositories/queue.repository.js';
 import { openTestDb, testDatabaseKinds } from '../support/test-db.js';
 
 /**
@@ -54,9 +54,8 @@ describe.each(testDatabaseKinds())('the queue frontier on %s', (kind) => {
    */
   async function pickFrom(holdout: boolean, annotator: string): Promise<number | undefined> {
     await sql`update project set holdout_share = ${holdout ? 1 : 0} where project_id = ${projectId}`.execute(db());
-    const { rows } = await sql<{ item_id: number; holdout: boolean }>`
-      select item_id, holdout from queue_next_items(${projectId}, ${annotator}, 1)`.execute(db());
-    return rows.find((r) => r.holdout === holdout)?.item_id;
+    const [items] = await queueNext(db(), [{ projectId, annotator, n: 1 }]);
+    return items!.find((item) => item.holdout === holdout)?.itemId;
   }
 
   async function leased(): Promise<Array<{ item_id: number; annotator: string }>> {
@@ -68,7 +67,7 @@ describe.each(testDatabaseKinds())('the queue frontier on %s', (kind) => {
   it('never hides an item that came back to the queue', async () => {
     let annotators = 0;
     const steps: Array<[string, () => Promise<unknown>]> = [
-      ['lease', () => sql`select * from queue_next_items(${projectId}, ${`a${annotators++}`}, 4)`.execute(db())],
+      ['lease', () => queueNext(db(), [{ projectId, annotator: `a${annotators++}`, n: 4 }])],
       [
         'label',
         async () => {
@@ -109,7 +108,7 @@ describe.each(testDatabaseKinds())('the queue frontier on %s', (kind) => {
 
   it('moves up past what has been leased and labeled', async () => {
     const { rows: before } = await sql<{ rank: number }>`select rank from queue_frontier where project_id = ${projectId}`.execute(db());
-    await sql`select * from queue_next_items(${projectId}, 'mover', 10)`.execute(db());
+    await queueNext(db(), [{ projectId, annotator: 'mover', n: 10 }]);
     await sql`select advance_queue_frontier(${projectId})`.execute(db());
     const { rows: after } = await sql<{ rank: number }>`select rank from queue_frontier where project_id = ${projectId}`.execute(db());
     expect(after[0].rank).toBeGreaterThan(before[0].rank);

@@ -1,9 +1,10 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../server/db/create-db.js';
 import { insertItems } from '../../server/repositories/item.repository.js';
 import { insertLabels } from '../../server/repositories/label.repository.js';
 import { insertProject } from '../../server/repositories/project.repository.js';
+import { queueNext } from '../../server/repositories/queue.repository.js';
 import { openTestDb, testDatabaseKinds } from '../support/test-db.js';
 
 /**
@@ -26,9 +27,9 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
     await sql`update item set priority = item_id where project_id = ${projectId}`.execute(db);
     await sql`analyze item`.execute(db);
     // 40 annotators take 5 items each: the 200 items at the head of the queue are held.
-    for (let a = 0; a < 40; a++) await sql`select * from queue_next_items(${projectId}, ${`holder-${a}`}, 5)`.execute(db);
+    for (let a = 0; a < 40; a++) await queueNext(db, [{ projectId, annotator: `holder-${a}`, n: 5 }]);
     // One more pick, as any annotator's would be, after which the index no longer points at held items.
-    await sql`select * from queue_next_items(${projectId}, 'warm-up', 5)`.execute(db);
+    await queueNext(db, [{ projectId, annotator: 'warm-up', n: 5 }]);
     await sql`select advance_queue_frontier(${projectId})`.execute(db);
     ({ rows: [frontier] } = await sql<{ rank: number; random: number }>`
       select rank, random from queue_frontier where project_id = ${projectId}`.execute(db));
@@ -36,44 +37,51 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
   afterAll(() => database.close());
 
   /**
-   * The pick inside queue_next_items (see the migrations), as a plan can show it. The function keeps
-   * the plan it made without knowing its parameters (a generic plan), so that is the plan shown.
+   * A query inside queue_next_items (see the migrations), as a plan can show it: `statement` is
+   * prepared as `q` and run with `args`. The function keeps the plans it made without knowing
+   * their parameters (generic plans), so those are the plans shown.
    */
-  async function pickPlan(excludeOwn: boolean): Promise<string> {
-    const own = excludeOwn
-      ? sql`and not exists (select 1 from annotation a where a.item_id = i.item_id and a.annotator = $2)`
-      : sql``;
+  async function genericPlan(statement: RawBuilder<unknown>, args: RawBuilder<unknown>): Promise<string> {
     return database.db.transaction().execute(async (trx) => {
       await sql`set local enable_seqscan = off`.execute(trx);
       await sql`set local plan_cache_mode = force_generic_plan`.execute(trx);
-      await sql`
-        prepare pick(int, text, int, float8, float8) as
-        select i.item_id from item i
-        where i.project_id = $1 and i.open and not i.holdout and i.lease_annotator is null
-          and (coalesce(-i.priority, 'Infinity'::float8), i.random_key) >= ($4, $5) ${own}
-        order by coalesce(-i.priority, 'Infinity'::float8), i.random_key
-        limit $3
-        for update of i skip locked`.execute(trx);
-      const { rows } = await sql<Record<string, string>>`
-        explain (analyze, costs off, timing off, summary off)
-        execute pick(${sql.lit(projectId)}, 'reader', 5, ${sql.raw(String(frontier.rank))}, ${sql.raw(String(frontier.random))})`.execute(trx);
-      await sql`deallocate pick`.execute(trx);
+      await sql`prepare q${statement}`.execute(trx);
+      const { rows } = await sql<Record<string, string>>`explain (analyze, costs off, timing off, summary off) execute q(${args})`.execute(trx);
+      await sql`deallocate q`.execute(trx);
       return rows.map((r) => String(Object.values(r)[0])).join('\n');
     });
   }
 
   it('reads the next free items from the queue index without stepping over held ones', async () => {
-    const text = await pickPlan(false);
+    const text = await genericPlan(
+      sql`(int, int, float8, float8, int[]) as
+        select i.item_id from item i
+        where i.project_id = $1 and i.open and not i.holdout and i.lease_annotator is null
+          and (coalesce(-i.priority, 'Infinity'::float8), i.random_key) >= ($3, $4) and i.item_id <> all($5)
+        order by coalesce(-i.priority, 'Infinity'::float8), i.random_key
+        limit $2
+        for update of i skip locked`,
+      sql`${sql.lit(projectId)}, 5, ${sql.raw(String(frontier.rank))}, ${sql.raw(String(frontier.random))}, '{}'`,
+    );
     expect(text).toContain('item_queue_idx');
     expect(text).not.toMatch(/Rows Removed by Filter: [1-9]/);
   });
 
-  it('checks "not labeled by this annotator already" item by item, without reading all their labels', async () => {
-    const text = await pickPlan(true);
-    expect(text).toContain('item_queue_idx');
-    expect(text).not.toMatch(/Rows Removed by Filter: [1-9]/);
-    expect(text).toMatch(/Anti Join/);
-    expect(text).not.toMatch(/Seq Scan on annotation|SubPlan/);
+  it('checks "not skipped, not labeled by this annotator already" for the candidates alone, without reading all their skips and labels', async () => {
+    const { rows } = await sql<{ item_id: number }>`select item_id from item where project_id = ${projectId} limit 20`.execute(database.db);
+    const candidates = sql.lit(`{${rows.map((r) => r.item_id).join(',')}}`);
+    const text = await genericPlan(
+      sql`(int[], text[], int) as
+        select s.item_id || ':' || s.annotator from skip s
+        where s.item_id = any($1) and s.annotator = any($2)
+        union all
+        select a.item_id || ':' || a.annotator from annotation a
+        where $3 > 1 and a.item_id = any($1) and a.annotator = any($2)`,
+      sql`${candidates}, '{reader,holder-1}', 2`,
+    );
+    expect(text).toContain('skip_pkey');
+    expect(text).toContain('annotation_item_idx');
+    expect(text).not.toMatch(/Seq Scan/);
   });
 
   /** The settings a database function runs with (`alter function … set`). */
@@ -100,9 +108,9 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
     for (let pick = 0; pick < 8; pick++) {
       await database.db.transaction().execute(async (trx) => {
         const { rows: before } = await counter.execute(trx);
-        const { rows } = await sql`select item_id from queue_next_items(${projectId}, ${`in-place-${pick}`}, 5)`.execute(trx);
+        const [items] = await queueNext(trx, [{ projectId, annotator: `in-place-${pick}`, n: 5 }]);
         const { rows: after } = await counter.execute(trx);
-        leased += rows.length;
+        leased += items!.length;
         inPlace += after[0].n - before[0].n;
       });
     }
@@ -119,15 +127,16 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
   });
 
   it('hands out the next items by priority, none of them held by anyone', async () => {
-    const { rows } = await sql<{ item_id: number }>`select item_id from queue_next_items(${projectId}, 'reader', 5)`.execute(database.db);
+    const [items] = await queueNext(database.db, [{ projectId, annotator: 'reader', n: 5 }]);
+    const ids = items!.map((item) => item.itemId);
     const { rows: held } = await sql<{ n: number }>`
-      select count(*)::int as n from lease where item_id = any(${rows.map((r) => r.item_id)}::int[]) and annotator <> 'reader'`.execute(database.db);
-    expect(rows).toHaveLength(5);
+      select count(*)::int as n from lease where item_id = any(${ids}::int[]) and annotator <> 'reader'`.execute(database.db);
+    expect(ids).toHaveLength(5);
     expect(held[0].n).toBe(0);
     const { rows: best } = await sql<{ priority: number }>`
       select max(priority) as priority from item where project_id = ${projectId} and lease_annotator is null and open`.execute(database.db);
     const { rows: picked } = await sql<{ priority: number }>`
-      select min(priority) as priority from item where item_id = any(${rows.map((r) => r.item_id)}::int[])`.execute(database.db);
+      select min(priority) as priority from item where item_id = any(${ids}::int[])`.execute(database.db);
     expect(picked[0].priority).toBeGreaterThan(best[0].priority);
   });
 });
