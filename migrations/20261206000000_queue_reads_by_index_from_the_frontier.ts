@@ -101,16 +101,7 @@ export async function createQueueNextItems(db: Kysely<any>): Promise<void> {
       end if;
 
       -- Expired leases of the project go back to the queue, skipping rows another transaction holds.
-      with expired as (
-        select i.item_id from lease l join item i on i.item_id = l.item_id
-        where l.project_id = p_project and l.expires_at < now() and i.lease_expires_at < now()
-        limit 100
-        for update of i skip locked
-      ), cleared as (
-        update item i set lease_annotator = null, lease_expires_at = null
-        from expired e where i.item_id = e.item_id
-      )
-      delete from lease l using expired e where l.item_id = e.item_id;
+      ${releaseExpiredLeases(sql`p_project`)};
 
       -- Where the free items start, now that the expired leases are back; and how many holdout picks.
       select coalesce(f.rank, '-Infinity'), coalesce(f.random, '-Infinity'), coalesce(f.holdout_random, '-Infinity'),
@@ -144,6 +135,19 @@ export async function createQueueNextItems(db: Kysely<any>): Promise<void> {
       end if;
     end $$`.execute(db);
 }
+
+/** The queue function's statement that returns up to 100 of `project`'s expired leases to the queue, skipping rows another transaction holds. */
+export const releaseExpiredLeases = (project: RawBuilder<unknown>) => sql`
+      with expired as (
+        select i.item_id from lease l join item i on i.item_id = l.item_id
+        where l.project_id = ${project} and l.expires_at < now() and i.lease_expires_at < now()
+        limit 100
+        for update of i skip locked
+      ), cleared as (
+        update item i set lease_annotator = null, lease_expires_at = null
+        from expired e where i.item_id = e.item_id
+      )
+      delete from lease l using expired e where l.item_id = e.item_id`;
 
 /**
  * Leases up to v_by_priority items by priority and v_by_chance random holdout items, and answers

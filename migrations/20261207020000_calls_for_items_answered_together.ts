@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { createQueueNextItems } from './20261206000000_queue_reads_by_index_from_the_frontier.js';
+import { createQueueNextItems, releaseExpiredLeases } from './20261206000000_queue_reads_by_index_from_the_frontier.js';
 
 /**
  * Calls for items that go to PostgreSQL together are answered together: `queue_next_items` takes
@@ -89,16 +89,7 @@ export async function up(db: Kysely<any>): Promise<void> {
         end if;
 
         -- Expired leases of the project go back to the queue, skipping rows another transaction holds.
-        with expired as (
-          select i.item_id from lease l join item i on i.item_id = l.item_id
-          where l.project_id = v_project and l.expires_at < now() and i.lease_expires_at < now()
-          limit 100
-          for update of i skip locked
-        ), cleared as (
-          update item i set lease_annotator = null, lease_expires_at = null
-          from expired e where i.item_id = e.item_id
-        )
-        delete from lease l using expired e where l.item_id = e.item_id;
+        ${releaseExpiredLeases(sql`v_project`)};
 
         -- Where the free items start, now that the expired leases are back.
         select coalesce(f.rank, '-Infinity'), coalesce(f.random, '-Infinity'), coalesce(f.holdout_random, '-Infinity')
