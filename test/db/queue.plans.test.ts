@@ -52,19 +52,28 @@ describe.each(testDatabaseKinds())('queue picks on %s', (kind) => {
     });
   }
 
-  it('reads the next free items from the queue index without stepping over held ones', async () => {
+  it('reads the next free items from the queue index without stepping over held ones, checking skips and labels item by item', async () => {
     const text = await genericPlan(
-      sql`(int, int, float8, float8, int[]) as
+      sql`(int, int, float8, float8, int[], text[], int) as
         select i.item_id from item i
         where i.project_id = $1 and i.open and not i.holdout and i.lease_annotator is null
           and (coalesce(-i.priority, 'Infinity'::float8), i.random_key) >= ($3, $4) and i.item_id <> all($5)
+          and (select count(distinct x.annotator) from (
+                 select s.annotator from skip s where s.item_id = i.item_id and s.annotator = any($6)
+                 union all
+                 select a.annotator from annotation a where $7 > 1 and a.item_id = i.item_id and a.annotator = any($6)) x
+              ) < cardinality($6)
         order by coalesce(-i.priority, 'Infinity'::float8), i.random_key
         limit $2
         for update of i skip locked`,
-      sql`${sql.lit(projectId)}, 5, ${sql.raw(String(frontier.rank))}, ${sql.raw(String(frontier.random))}, '{}'`,
+      sql`${sql.lit(projectId)}, 5, ${sql.raw(String(frontier.rank))}, ${sql.raw(String(frontier.random))}, '{}', '{reader}', 2`,
     );
     expect(text).toContain('item_queue_idx');
     expect(text).not.toMatch(/Rows Removed by Filter: [1-9]/);
+    // Whether every caller skipped or labeled an item is looked up item by item, by index.
+    expect(text).toContain('skip_pkey');
+    expect(text).toContain('annotation_item_idx');
+    expect(text).not.toMatch(/Seq Scan/);
   });
 
   it('checks "not skipped, not labeled by this annotator already" for the candidates alone, without reading all their skips and labels', async () => {
