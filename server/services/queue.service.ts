@@ -32,9 +32,9 @@ export class QueueService {
    * 624–1,024 µs of CPU per label; p99 of annotations 32.9–40.0 against 36.2–56.0 ms, of
    * queue/next 42.9–65.1 against 34.4–57.1 ms (a call now waits for the pick before it). One pick
    * at a time: two at a time answered fewer labels, with more CPU each. Since the database answers
-   * the waiting calls all at once rather than one after another (8 pairs more): 1,982–2,946 against
-   * 2,034–2,658 labels/s, higher in 5 pairs; p99 of queue/next 35.6–55.6 against 48.7–60.0 ms,
-   * lower in 7.
+   * the waiting calls all at once rather than one after another (12 pairs more): 1,772–2,946
+   * against 1,727–2,677 labels/s, higher in 8 pairs; p99 of queue/next 35.6–58.7 against
+   * 41.8–68.1 ms, lower in 11; of annotations 29.5–46.7 against 33.9–47.7 ms, lower in 10.
    */
   private readonly picks: Batcher<QueueRequest, LeasedItem[] | undefined>;
 
