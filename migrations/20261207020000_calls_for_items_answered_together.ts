@@ -51,7 +51,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     language plpgsql set plan_cache_mode = force_generic_plan set jit = off set enable_seqscan = off as $$
     #variable_conflict use_column
     declare
-      v_missing int; v_project int; v_requests int[]; v_annotators text[]; v_wanted int[];
+      v_project int; v_requests int[]; v_annotators text[]; v_wanted int[];
       v_share float8; v_overlap int; v_seconds int; v_rank float8; v_random float8; v_holdout_from float8;
       v_held_requests int[]; v_held_items int[];
       v_holdouts int[]; v_later int[]; v_later_holdouts int[];
@@ -59,11 +59,6 @@ export async function up(db: Kysely<any>): Promise<void> {
       v_more boolean[]; v_first int[]; v_rest text[]; v_q boolean; v_want int; v_got int; v_i int; v_limit int;
       a_item int[]; a_request int[]; a_annotator text[];
     begin
-      select r.project_id into v_missing from unnest(p_projects) as r(project_id)
-      where not exists (select from project p where p.project_id = r.project_id) limit 1;
-      if found then
-        raise exception 'project % not found', v_missing using errcode = 'no_data_found';
-      end if;
       perform set_config('synchronous_commit', 'off', true);
 
       -- Calls of one project go together; an annotator's second call goes after their first.
@@ -78,6 +73,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       loop
         select p.holdout_share, p.overlap, p.lease_seconds into v_share, v_overlap, v_seconds
         from project p where p.project_id = v_project;
+        -- The statement fails as a whole, so the calls of every other project lease nothing either.
+        if not found then
+          raise exception 'project % not found', v_project using errcode = 'no_data_found';
+        end if;
 
         -- The items each annotator holds come first.
         select coalesce(array_agg(h.request order by h.request, h.lease_expires_at, h.item_id), '{}'),
