@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AnnotationRecord, AnnotationService } from '../services/annotation.service.js';
 import { actingAnnotator, requireProjectRole } from './auth.middleware.js';
 import { itemParams } from './params.js';
-import { validate } from './validate.js';
+import { validate, validHeader } from './validate.js';
 import { limitBody } from './body-limit.js';
 
 const decision = z.object({
@@ -12,7 +12,7 @@ const decision = z.object({
   annotator: z.string().trim().min(1).max(254).optional(),
   durationMs: z.number().int().min(0).max(24 * 3600 * 1000).optional(),
 });
-const idempotencyKey = z.object({ 'idempotency-key': z.string().min(8).max(200).optional() });
+const idempotencyKey = z.string().min(8).max(200).optional();
 
 export function annotationRoutes(annotations: AnnotationService) {
   return new Hono().post(
@@ -20,10 +20,9 @@ export function annotationRoutes(annotations: AnnotationService) {
     requireProjectRole('annotator'),
     limitBody(64 * 1024),
     validate('param', itemParams),
-    validate('header', idempotencyKey),
     validate('json', decision),
     async (c) => {
-      const key = c.req.valid('header')['idempotency-key'] ?? null;
+      const key = validHeader(c, 'idempotency-key', idempotencyKey) ?? null;
       const { label, durationMs, annotator } = c.req.valid('json');
       const decision = { label, durationMs, annotator: actingAnnotator(c, annotator) };
       const annotation = await annotations.submit(c.req.valid('param').itemId, decision, key);

@@ -9,6 +9,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import type { AuthService } from '../services/auth.service.js';
+import { requestHeader } from './node-request.js';
 import { actsAsAdmin, type Principal, type ProjectRole, type Role, roleAtLeast } from '../services/roles.js';
 
 export const sessionCookie = 'loopwise_session';
@@ -26,7 +27,7 @@ declare module 'hono' {
 export function authenticate(auth: AuthService): MiddlewareHandler {
   return async (c, next) => {
     c.set('auth', auth);
-    const header = c.req.header('authorization');
+    const header = requestHeader(c, 'authorization');
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       const principal = match ? await auth.fromToken(match[1]) : undefined;

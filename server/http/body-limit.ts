@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors.js';
+import { incomingOf, requestHeader } from './node-request.js';
 
 const json = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 const withBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -25,7 +26,7 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
     },
   });
   return async (c, next) => {
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const incoming = incomingOf(c);
     if (!incoming) return generic(c, next);
     const read = bodyCacheOf(c).text;
     if (read) {
@@ -33,10 +34,10 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
       if (Buffer.byteLength(await read) > maxBytes) throw tooLarge();
       return next();
     }
-    const hasBody = c.req.header('content-length') !== undefined || c.req.header('transfer-encoding') !== undefined;
+    const hasBody = requestHeader(c, 'content-length') !== undefined || requestHeader(c, 'transfer-encoding') !== undefined;
     if (!hasBody) return next();
-    if (!withBody.has(c.req.method) || !json.test(c.req.header('content-type') ?? '')) return generic(c, next);
-    if (Number(c.req.header('content-length') ?? 0) > maxBytes) throw tooLarge();
+    if (!withBody.has(c.req.method) || !json.test(requestHeader(c, 'content-type') ?? '')) return generic(c, next);
+    if (Number(requestHeader(c, 'content-length') ?? 0) > maxBytes) throw tooLarge();
     bodyCacheOf(c).text = Promise.resolve(await readText(incoming, maxBytes, tooLarge));
     return next();
   };

@@ -9,18 +9,19 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { AppError, ForbiddenError } from '../errors.js';
+import { requestHeader } from './node-request.js';
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 const formTypes = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
 
 export const csrfProtection: MiddlewareHandler = async (c, next) => {
   if (safeMethods.has(c.req.method) || c.get('principal')?.via !== 'session') return next();
-  const origin = c.req.header('origin');
-  const own = ownOrigins(c.req.url, c.req.header('host'));
+  const origin = requestHeader(c, 'origin');
+  const own = ownOrigins(c.req.url, requestHeader(c, 'host'));
   if (!origin || !own.includes(origin)) {
     throw new ForbiddenError('Cross-origin request refused: the Origin header does not match this site', 'csrf_origin');
   }
-  const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const type = (requestHeader(c, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (formTypes.has(type)) {
     throw new AppError(415, 'unsupported_media_type', 'Send JSON (application/json) bodies', { contentType: type });
   }

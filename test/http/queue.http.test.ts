@@ -86,6 +86,13 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
     expect(misuse).toMatchObject({ status: 422, body: { error: { code: 'idempotency_key_reused' } } });
   });
 
+  it('refuses an Idempotency-Key too short to be unique, naming the header, and stores nothing', async () => {
+    const [item] = await next('ann', 1);
+    const short = await submit(item.id, 'ann', 'bug', 'abc');
+    expect(short).toMatchObject({ status: 400, body: { error: { code: 'validation_failed', details: [{ path: 'idempotency-key' }] } } });
+    expect(await annotationCount()).toBe(0);
+  });
+
   // The embedded database has one connection for everything.
   it.runIf(kind === 'postgres')('stores a label while slow queries hold every pooled connection', async () => {
     const [item] = await next('ann', 1);

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -55,6 +56,12 @@ describe('request bodies on the running server', () => {
     expect(JSON.stringify(bad.json.error.details)).toContain('kind');
     const good = await post('/projects', JSON.stringify({ name: 'Typed', kind: 'text', labels: [{ name: 'a' }, { name: 'b' }] }));
     expect(good.status).toBe(201);
+  });
+
+  it('answers a malformed JSON body with 400 rather than a crash, and stores nothing from it', async () => {
+    expect(await post(`/items/${itemId}/annotations`, '{"label": "a"')).toMatchObject({ status: 400, json: { error: { code: 'bad_request' } } });
+    const stored = await sql<{ n: number }>`select count(*)::int as n from annotation where item_id = ${itemId}`.execute(server.database.db);
+    expect(stored.rows[0].n).toBe(0);
   });
 
   it('refuses a body over 1 MiB with 413, whether or not its length is announced', async () => {
