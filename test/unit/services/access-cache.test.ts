@@ -43,4 +43,23 @@ describe('the access cache', () => {
     for (const n of [1, 2, 3, 4]) map.set(n, n * 10);
     expect([1, 2, 3, 4].map((n) => map.get(n))).toEqual([undefined, 20, 30, 40]);
   });
+
+  it('drops the entry set longest ago however long it has run, counting a key set again as new', () => {
+    const map = new ExpiringMap<number, number>(60_000, 3);
+    for (let n = 1; n <= 1_000; n++) map.set(n, n);
+    expect([998, 999, 1_000].map((n) => map.get(n))).toEqual([998, 999, 1_000]);
+    map.set(998, -998);
+    map.set(1_001, 1_001);
+    expect([998, 999, 1_000, 1_001].map((n) => map.get(n))).toEqual([-998, undefined, 1_000, 1_001]);
+    map.set(1_002, 1_002);
+    expect([998, 1_000, 1_001, 1_002].map((n) => map.get(n))).toEqual([-998, undefined, 1_001, 1_002]);
+  });
+
+  it('keeps its bound after being cleared', () => {
+    const map = new ExpiringMap<number, number>(60_000, 2);
+    for (const n of [1, 2, 3]) map.set(n, n);
+    map.clear();
+    for (const n of [4, 5, 6]) map.set(n, n);
+    expect([4, 5, 6].map((n) => map.get(n))).toEqual([undefined, 5, 6]);
+  });
 });
