@@ -42,7 +42,8 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
  * the index, the pick and the frontier must all spell it alike for the index to serve them.
  */
 const rankOf = (priority: RawBuilder<unknown>) => sql`coalesce(-${priority}, 'Infinity'::float8)`;
-const rank = rankOf(sql`i.priority`);
+/** The key of item `i`, as the queue functions' picks spell it. */
+export const rank = rankOf(sql`i.priority`);
 
 /** The functions that store labels; they read `lease` like the queue does. */
 const labelFunctions = [

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { createQueueNextItems, releaseExpiredLeases } from './20261206000000_queue_reads_by_index_from_the_frontier.js';
+import { createQueueNextItems, rank, releaseExpiredLeases } from './20261206000000_queue_reads_by_index_from_the_frontier.js';
 
 /**
  * Calls for items that go to PostgreSQL together are answered together: `queue_next_items` takes
@@ -24,9 +24,6 @@ import { createQueueNextItems, releaseExpiredLeases } from './20261206000000_que
  * - one annotator who skipped the first 200 items of the queue, a call of five items and their
  *   release: 1.72 ms, against 2.07 (and 6.10 when candidates were locked before the skips were read).
  */
-/** The queue's sort key as 20261206000000_queue_reads_by_index_from_the_frontier indexes it; picks match it exactly. */
-const rank = sql`coalesce(-i.priority, 'Infinity'::float8)`;
-
 /**
  * Item `i` is one some caller still to be served (`v_rest`) may get: not one every one of them
  * skipped or, with several labels per item, labeled. Those are stepped over without a lock, as a
