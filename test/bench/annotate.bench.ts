@@ -11,6 +11,9 @@
  * in which they were sent. The warm-up's labels count in the exactly-once and single-lease checks
  * like all others.
  *
+ * Besides the totals, each 10 s of the measured run gets its labels per second and the p99 of
+ * both calls, so that a run that slows down as it goes shows when.
+ *
  * BENCH_RATE=<labels/s> has the annotators offer that many labels per second together on a fixed
  * schedule instead of calling flat out; each call's latency then counts from when it was due. The
  * latencies are those of a server at that load rather than at its limit, and labels/s is not
@@ -24,6 +27,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { formatLatency, type LoadOptions, type LoadResult, percentile, runAnnotators } from './annotator-load.js';
+import { type CallWindow, CallWindows } from './call-windows.js';
 import { DecisionLog } from './decision-log.js';
 import {
   type BenchServer,
@@ -46,6 +50,7 @@ if (offeredRate !== undefined && !(offeredRate > 0)) {
   throw new Error(`BENCH_RATE is "${process.env.BENCH_RATE}": it must be a number of labels per second above 0`);
 }
 const targets = { p99Ms: 30, labelsPerSecond: 1500 };
+const windowSeconds = 10;
 
 async function seed(databaseUrl: string): Promise<{ projectId: number; labels: string[] }> {
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }) });
@@ -112,12 +117,13 @@ function spentSince(before: CpuSpent, after: CpuSpent): CpuSpent {
 /** Runs the annotators through the warm-up and on for the measured `seconds`; prints the warm-up. */
 async function warmThenMeasure(
   server: BenchServer,
-  options: Omit<LoadOptions, 'seconds' | 'warmupSeconds' | 'onMeasuring'>,
-): Promise<{ warmup: LoadResult; load: LoadResult; cpu: CpuSpent; loadGeneratorGcMs: number[] }> {
+  options: Omit<LoadOptions, 'seconds' | 'warmupSeconds' | 'onMeasuring' | 'onCall'>,
+): Promise<{ warmup: LoadResult; load: LoadResult; cpu: CpuSpent; loadGeneratorGcMs: number[]; windows: CallWindow[] }> {
   // While the load generator collects garbage it reads no answers: those pauses count as latency.
   const loadGeneratorGcMs: number[] = [];
   const gc = new PerformanceObserver((list) => list.getEntries().forEach((entry) => loadGeneratorGcMs.push(entry.duration)));
   let before: CpuSpent | undefined;
+  let windows: CallWindows | undefined;
   const { warmup, ...load } = await runAnnotators({
     ...options,
     seconds,
@@ -125,7 +131,9 @@ async function warmThenMeasure(
     onMeasuring: () => {
       gc.observe({ entryTypes: ['gc'] });
       before = readCpu(server);
+      windows = new CallWindows(Date.now(), seconds * 1000, windowSeconds * 1000);
     },
+    onCall: (kind, startedAt, ms, status) => windows?.add(kind, startedAt, ms, status),
   });
   gc.disconnect();
   const cpu = spentSince(before!, readCpu(server));
@@ -133,15 +141,20 @@ async function warmThenMeasure(
     `warm-up:      the first ${warmupSeconds} s of load on the freshly started server, not in the figures below: ${warmup.acknowledged.toLocaleString('en')} labels; ` +
       `queue/next p99 ${percentile(warmup.nextLatency, 99).toFixed(1)} ms, annotations p99 ${percentile(warmup.submitLatency, 99).toFixed(1)} ms`,
   );
-  return { warmup, load, cpu, loadGeneratorGcMs };
+  return { warmup, load, cpu, loadGeneratorGcMs, windows: windows!.summary() };
 }
 
 /** Prints throughput, latencies and where the CPU went; answers labels per second. */
-function report(load: LoadResult, cpu: CpuSpent, loadGeneratorGcMs: number[]): number {
+function report(load: LoadResult, windows: CallWindow[], cpu: CpuSpent, loadGeneratorGcMs: number[]): number {
   const rate = load.acknowledged / load.elapsed;
   console.log(`labels:       ${load.acknowledged.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
   console.log(`queue/next:   ${load.nextLatency.length} calls, ${formatLatency(load.nextLatency)}`);
   console.log(`annotations:  ${load.submitLatency.length} calls, ${formatLatency(load.submitLatency)}`);
+  const row = (value: (w: CallWindow) => string) => windows.map(value).join(' · ');
+  console.log(
+    `per ${windowSeconds} s:     labels/s ${row((w) => Math.round(w.labelsPerSecond).toLocaleString('en'))}; ` +
+      `queue/next p99 ${row((w) => w.nextP99.toFixed(1))} ms; annotations p99 ${row((w) => w.submitP99.toFixed(1))} ms`,
+  );
   if (offeredRate) {
     console.log(`offered:      ${offeredRate} labels/s on a fixed schedule; each latency counts from when its call was due`);
   } else {
@@ -174,9 +187,9 @@ async function floor(): Promise<void> {
   const server = await startFloorServer();
   console.log(`Floor: ${annotators} annotators for ${seconds} s (next n=${batch}) against the HTTP layer alone (no authentication, validation or database)…`);
   const tokens = new Map(Array.from({ length: annotators }, (_, i) => [`annotator-${i}@bench.test`, 'none']));
-  const { load, cpu, loadGeneratorGcMs } = await warmThenMeasure(server, { url: server.url, projectId: 1, annotators: tokens, batch, labelFor: () => 'billing' });
+  const { load, windows, cpu, loadGeneratorGcMs } = await warmThenMeasure(server, { url: server.url, projectId: 1, annotators: tokens, batch, labelFor: () => 'billing' });
   await server.stop();
-  report(load, cpu, loadGeneratorGcMs);
+  report(load, windows, cpu, loadGeneratorGcMs);
   console.log(`The load generator and HTTP layer alone; the server's targets are p99 < ${targets.p99Ms} ms and ≥ ${targets.labelsPerSecond} labels/s.`);
 }
 
@@ -190,7 +203,7 @@ async function main(): Promise<void> {
   const pace = offeredRate ? `, offering ${offeredRate} labels/s together` : '';
   console.log(`${annotators} annotators for ${seconds} s after a ${warmupSeconds} s warm-up (next n=${batch}${pace})…`);
   const decisions = new DecisionLog();
-  const { warmup, load, cpu, loadGeneratorGcMs } = await warmThenMeasure(server, {
+  const { warmup, load, windows, cpu, loadGeneratorGcMs } = await warmThenMeasure(server, {
     url: server.url,
     projectId,
     annotators: tokens,
@@ -216,7 +229,7 @@ async function main(): Promise<void> {
   const lost = acknowledged.filter((key) => storedKeys.get(key) !== 1).length;
   const unexpected = stored.length - acknowledged.length;
 
-  const rate = report(load, cpu, loadGeneratorGcMs);
+  const rate = report(load, windows, cpu, loadGeneratorGcMs);
   console.log(`double leases: ${doubleLeases}; acknowledged but not stored exactly once: ${lost}; stored but never acknowledged: ${unexpected}`);
   const checks = [
     [`queue/next p99 < ${targets.p99Ms} ms`, percentile(load.nextLatency, 99) < targets.p99Ms],

@@ -28,8 +28,8 @@ export interface LoadOptions {
   labelsPerSecond?: number;
   /** Where submits are recorded for the exactly-once and single-lease checks, e.g. one log for a warm-up and the run after it (none when omitted). */
   decisions?: DecisionLog;
-  /** Called after every call with its kind, start (epoch ms) and latency, e.g. to relate slow calls to what ran meanwhile. */
-  onCall?: (kind: 'next' | 'submit', startedAt: number, ms: number) => void;
+  /** Called after every call with its kind, start (epoch ms), latency and HTTP status, e.g. to relate slow calls to what ran meanwhile. */
+  onCall?: (kind: 'next' | 'submit', startedAt: number, ms: number, status: number) => void;
   /**
    * Seconds the annotators label before the measured `seconds`, without stopping in between: calls
    * sent meanwhile count in the answer's `warmup`. Stopping and starting the annotators again
@@ -93,7 +93,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult & 
       const next = await send(`/api/projects/${options.projectId}/queue/next`, { n: options.batch }, auth);
       const result = partOf(performance.now() - next.ms);
       result.nextLatency.push(next.ms);
-      options.onCall?.('next', Date.now() - next.ms, next.ms);
+      options.onCall?.('next', Date.now() - next.ms, next.ms, next.status);
       if (next.status !== 200) {
         result.errors += 1;
         continue;
@@ -111,7 +111,7 @@ export async function runAnnotators(options: LoadOptions): Promise<LoadResult & 
         );
         const result = partOf(performance.now() - submit.ms);
         result.submitLatency.push(submit.ms);
-        options.onCall?.('submit', Date.now() - submit.ms, submit.ms);
+        options.onCall?.('submit', Date.now() - submit.ms, submit.ms, submit.status);
         options.decisions?.add(item.id, annotatorNumber, leasedAt, Date.now(), submit.status, key);
         if (submit.status === 201) result.acknowledged += 1;
         else if (submit.status === 409) result.conflicts += 1;
