@@ -9,9 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors.js';
-import { incomingOf, requestHeader } from './node-request.js';
+import { incomingOf, isJsonMediaType, requestHeader, requestMediaType } from './node-request.js';
 
-const json = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 const withBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Hono keeps each reading of the body as a promise under its kind; `c.req.json()` parses `text`. */
@@ -34,10 +33,10 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
       if (Buffer.byteLength(await read) > maxBytes) throw tooLarge();
       return next();
     }
-    const hasBody = requestHeader(c, 'content-length') !== undefined || requestHeader(c, 'transfer-encoding') !== undefined;
-    if (!hasBody) return next();
-    if (!withBody.has(c.req.method) || !json.test(requestHeader(c, 'content-type') ?? '')) return generic(c, next);
-    if (Number(requestHeader(c, 'content-length') ?? 0) > maxBytes) throw tooLarge();
+    const length = requestHeader(c, 'content-length');
+    if (length === undefined && requestHeader(c, 'transfer-encoding') === undefined) return next();
+    if (!withBody.has(c.req.method) || !isJsonMediaType(requestMediaType(c))) return generic(c, next);
+    if (Number(length ?? 0) > maxBytes) throw tooLarge();
     bodyCacheOf(c).text = Promise.resolve(await readText(incoming, maxBytes, tooLarge));
     return next();
   };

@@ -9,7 +9,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { AppError, ForbiddenError } from '../errors.js';
-import { requestHeader } from './node-request.js';
+import { requestHeader, requestMediaType } from './node-request.js';
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 const formTypes = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
@@ -21,7 +21,7 @@ export const csrfProtection: MiddlewareHandler = async (c, next) => {
   if (!origin || !own.includes(origin)) {
     throw new ForbiddenError('Cross-origin request refused: the Origin header does not match this site', 'csrf_origin');
   }
-  const type = (requestHeader(c, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const type = requestMediaType(c);
   if (formTypes.has(type)) {
     throw new AppError(415, 'unsupported_media_type', 'Send JSON (application/json) bodies', { contentType: type });
   }

@@ -6,6 +6,7 @@ import type { ImportService } from '../services/import.service.js';
 import type { ItemService, ItemWithAnnotation } from '../services/item.service.js';
 import { itemContentJson } from './item-content.json.js';
 import { principalOf, requireProjectRole } from './auth.middleware.js';
+import { requestMediaType } from './node-request.js';
 import { itemParams, projectParams } from './params.js';
 import { rateLimit } from './rate-limit.js';
 import { validate } from './validate.js';
@@ -29,7 +30,7 @@ const formatByType: Record<string, ImportFormat> = {
 export function projectItemRoutes(imports: ImportService, items: ItemService) {
   return new Hono()
     .post('/:projectId/items', requireProjectRole('engineer'), rateLimit('expensive'), validate('param', projectParams), async (c) => {
-      const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+      const type = requestMediaType(c);
       const format = formatByType[type];
       if (!format) {
         throw new AppError(415, 'unsupported_media_type', 'Send items as application/x-ndjson, text/csv or application/json', {

@@ -12,7 +12,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { input, output, ZodType } from 'zod';
 import { ValidationError } from '../errors.js';
-import { requestHeader } from './node-request.js';
+import { isJsonMediaType, requestHeader, requestMediaType } from './node-request.js';
 
 type Target = 'json' | 'param' | 'query';
 
@@ -21,8 +21,6 @@ type Validated<T extends Target, Schema extends ZodType> = {
   in: { [K in T]: input<Schema> };
   out: { [K in T]: output<Schema> };
 };
-
-const jsonType = /^application\/([\w.-]+\+)?json$/i;
 
 export function validate<T extends Target, Schema extends ZodType>(target: T, schema: Schema): MiddlewareHandler<any, string, Validated<T, Schema>> {
   return async (c, next) => {
@@ -50,8 +48,7 @@ function valid<Schema extends ZodType>(schema: Schema, value: unknown, at: strin
 
 /** The JSON body, or `{}` when the request does not say it is JSON (its fields then fail as missing). */
 async function jsonBody(c: Context): Promise<unknown> {
-  const mediaType = (requestHeader(c, 'content-type') ?? '').split(';')[0].trim();
-  if (!jsonType.test(mediaType)) return {};
+  if (!isJsonMediaType(requestMediaType(c))) return {};
   try {
     return await c.req.json();
   } catch {
