@@ -213,7 +213,7 @@ describe.each(testDatabaseKinds())('annotation queue on %s', (kind) => {
   });
 
   it('answers calls that wait together in one statement, apart again when one names an unknown project', async () => {
-    // The first call goes to the database at once; the three after it wait for it and then go together.
+    // Calls made together are split between two statements; the second annotator's two calls stay in one.
     const calls = [
       t.services.queue.next(projectId, 'first', 2),
       t.services.queue.next(projectId, 'second', 2),

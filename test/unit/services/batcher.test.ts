@@ -15,7 +15,7 @@ describe('Batcher', () => {
       batches.push(inputs);
       await gate;
       return inputs.map((x) => x * 10);
-    }, 1);
+    });
     const answers = Promise.all([1, 2, 3, 4].map((x) => batcher.call(x)));
     await Promise.resolve();
     expect(batches).toEqual([[1]]);
@@ -30,7 +30,7 @@ describe('Batcher', () => {
       await gate;
       if (inputs.includes(13)) throw new Error('unlucky');
       return inputs;
-    }, 1);
+    });
     const first = batcher.call(0);
     const rest = [12, 13, 14].map((x) => batcher.call(x).then((v) => ({ v }), (e: Error) => ({ e: e.message })));
     release();
@@ -45,11 +45,46 @@ describe('Batcher', () => {
       events.push(`run ${inputs.join(',')}`);
       if (inputs[0] === 1) await gate;
       return inputs;
-    }, 1);
+    });
     const first = batcher.call(1).then(() => events.push('answered 1'));
     const second = batcher.call(2).then(() => events.push('answered 2'));
     release();
     await Promise.all([first, second]);
     expect(events).toEqual(['run 1', 'run 2', 'answered 1', 'answered 2']);
+  });
+
+  it('with two batches at a time, splits the calls of one turn between them', async () => {
+    const batches: number[][] = [];
+    const { gate, release } = deferred();
+    const batcher = new Batcher<number, number>(
+      async (inputs) => {
+        batches.push(inputs);
+        await gate;
+        return inputs;
+      },
+      { maxInFlight: 2 },
+    );
+    const burst = Promise.all([1, 2, 3, 4, 5].map((x) => batcher.call(x)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1, 2, 3], [4, 5]]);
+    // Calls that come while both run wait, and go together when one is done.
+    const later = Promise.all([6, 7].map((x) => batcher.call(x)));
+    release();
+    expect(await burst).toEqual([1, 2, 3, 4, 5]);
+    expect(await later).toEqual([6, 7]);
+    expect(batches).toEqual([[1, 2, 3], [4, 5], [6, 7]]);
+  });
+
+  it('keeps calls with the same key in one batch, in the order they came', async () => {
+    const batches: string[][] = [];
+    const batcher = new Batcher<string, string>(
+      async (inputs) => {
+        batches.push(inputs);
+        return inputs;
+      },
+      { maxInFlight: 2, keyOf: (input) => input[0] },
+    );
+    expect(await Promise.all(['a1', 'b1', 'c1', 'a2'].map((x) => batcher.call(x)))).toEqual(['a1', 'b1', 'c1', 'a2']);
+    expect(batches).toEqual([['a1', 'b1', 'a2'], ['c1']]);
   });
 });
