@@ -12,7 +12,9 @@
  * like all others.
  *
  * Besides the totals, each 10 s of the measured run gets its labels per second and the p99 of
- * both calls, so that a run that slows down as it goes shows when.
+ * both calls, so that a run that slows down as it goes shows when, and PostgreSQL's write-ahead
+ * log in the same 10 s (megabytes, full-page images, checkpoints begun), which tells a window
+ * slowed by a checkpoint from one slowed by the machine.
  *
  * BENCH_RATE=<labels/s> has the annotators offer that many labels per second together on a fixed
  * schedule instead of calling flat out; each call's latency then counts from when it was due. The
@@ -29,6 +31,7 @@ import pg from 'pg';
 import { formatLatency, type LoadOptions, type LoadResult, percentile, runAnnotators } from './annotator-load.js';
 import { type CallWindow, CallWindows } from './call-windows.js';
 import { DecisionLog } from './decision-log.js';
+import { type WalWindow, WalWindows } from './wal-windows.js';
 import {
   type BenchServer,
   benchUsers,
@@ -114,11 +117,15 @@ function spentSince(before: CpuSpent, after: CpuSpent): CpuSpent {
   };
 }
 
-/** Runs the annotators through the warm-up and on for the measured `seconds`; prints the warm-up. */
+/**
+ * Runs the annotators through the warm-up and on for the measured `seconds`; prints the warm-up.
+ * `wal`, when given, reads PostgreSQL's log per window of the measured seconds.
+ */
 async function warmThenMeasure(
   server: BenchServer,
   options: Omit<LoadOptions, 'seconds' | 'warmupSeconds' | 'onMeasuring' | 'onCall'>,
-): Promise<{ warmup: LoadResult; load: LoadResult; cpu: CpuSpent; loadGeneratorGcMs: number[]; windows: CallWindow[] }> {
+  wal?: WalWindows,
+): Promise<{ warmup: LoadResult; load: LoadResult; cpu: CpuSpent; loadGeneratorGcMs: number[]; windows: CallWindow[]; walWindows?: WalWindow[] }> {
   // While the load generator collects garbage it reads no answers: those pauses count as latency.
   const loadGeneratorGcMs: number[] = [];
   const gc = new PerformanceObserver((list) => list.getEntries().forEach((entry) => loadGeneratorGcMs.push(entry.duration)));
@@ -132,20 +139,22 @@ async function warmThenMeasure(
       gc.observe({ entryTypes: ['gc'] });
       before = readCpu(server);
       windows = new CallWindows(Date.now(), seconds * 1000, windowSeconds * 1000);
+      wal?.start(windowSeconds * 1000);
     },
     onCall: (kind, startedAt, ms, status) => windows?.add(kind, startedAt, ms, status),
   });
   gc.disconnect();
   const cpu = spentSince(before!, readCpu(server));
+  const walWindows = await wal?.stop();
   console.log(
     `warm-up:      the first ${warmupSeconds} s of load on the freshly started server, not in the figures below: ${warmup.acknowledged.toLocaleString('en')} labels; ` +
       `queue/next p99 ${percentile(warmup.nextLatency, 99).toFixed(1)} ms, annotations p99 ${percentile(warmup.submitLatency, 99).toFixed(1)} ms`,
   );
-  return { warmup, load, cpu, loadGeneratorGcMs, windows: windows!.summary() };
+  return { warmup, load, cpu, loadGeneratorGcMs, windows: windows!.summary(), walWindows };
 }
 
 /** Prints throughput, latencies and where the CPU went; answers labels per second. */
-function report(load: LoadResult, windows: CallWindow[], cpu: CpuSpent, loadGeneratorGcMs: number[]): number {
+function report(load: LoadResult, windows: CallWindow[], cpu: CpuSpent, loadGeneratorGcMs: number[], walWindows?: WalWindow[]): number {
   const rate = load.acknowledged / load.elapsed;
   console.log(`labels:       ${load.acknowledged.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
   console.log(`queue/next:   ${load.nextLatency.length} calls, ${formatLatency(load.nextLatency)}`);
@@ -155,6 +164,13 @@ function report(load: LoadResult, windows: CallWindow[], cpu: CpuSpent, loadGene
     `per ${windowSeconds} s:     labels/s ${row((w) => Math.round(w.labelsPerSecond).toLocaleString('en'))}; ` +
       `queue/next p99 ${row((w) => w.nextP99.toFixed(1))} ms; annotations p99 ${row((w) => w.submitP99.toFixed(1))} ms`,
   );
+  if (walWindows) {
+    const walRow = (value: (w: WalWindow) => string) => walWindows.map(value).join(' · ');
+    console.log(
+      `PostgreSQL's log per ${windowSeconds} s: MB ${walRow((w) => w.megabytes.toFixed(0))}; ` +
+        `full-page images/s ${walRow((w) => Math.round(w.fullPageImagesPerSecond).toLocaleString('en'))}; checkpoints begun ${walRow((w) => String(w.checkpoints))}`,
+    );
+  }
   if (offeredRate) {
     console.log(`offered:      ${offeredRate} labels/s on a fixed schedule; each latency counts from when its call was due`);
   } else {
@@ -203,15 +219,19 @@ async function main(): Promise<void> {
   const pace = offeredRate ? `, offering ${offeredRate} labels/s together` : '';
   console.log(`${annotators} annotators for ${seconds} s after a ${warmupSeconds} s warm-up (next n=${batch}${pace})…`);
   const decisions = new DecisionLog();
-  const { warmup, load, windows, cpu, loadGeneratorGcMs } = await warmThenMeasure(server, {
-    url: server.url,
-    projectId,
-    annotators: tokens,
-    batch,
-    labelFor: (item) => labels[item.id % labels.length],
-    decisions,
-    labelsPerSecond: offeredRate,
-  });
+  const { warmup, load, windows, cpu, loadGeneratorGcMs, walWindows } = await warmThenMeasure(
+    server,
+    {
+      url: server.url,
+      projectId,
+      annotators: tokens,
+      batch,
+      labelFor: (item) => labels[item.id % labels.length],
+      decisions,
+      labelsPerSecond: offeredRate,
+    },
+    await WalWindows.connect(databaseUrl),
+  );
   await server.stop();
 
   const doubleLeases = decisions.countDoubleLeases();
@@ -229,7 +249,7 @@ async function main(): Promise<void> {
   const lost = acknowledged.filter((key) => storedKeys.get(key) !== 1).length;
   const unexpected = stored.length - acknowledged.length;
 
-  const rate = report(load, windows, cpu, loadGeneratorGcMs);
+  const rate = report(load, windows, cpu, loadGeneratorGcMs, walWindows);
   console.log(`double leases: ${doubleLeases}; acknowledged but not stored exactly once: ${lost}; stored but never acknowledged: ${unexpected}`);
   const checks = [
     [`queue/next p99 < ${targets.p99Ms} ms`, percentile(load.nextLatency, 99) < targets.p99Ms],
