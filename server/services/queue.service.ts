@@ -29,13 +29,13 @@ export class QueueService {
    * takes, plus 0.05 ms per item, so calls of five items spent two thirds of their time on the call
    * itself. Annotate benchmark on 2 cores, 20 s runs alternated with calls sent one by one (7
    * pairs): 1,987–2,690 against 1,622–2,622 labels/s, higher in every pair; 558–784 against
-   * 624–1,024 µs of CPU per label; p99 of annotations 32.9–40.0 against 36.2–56.0 ms, of
-   * queue/next 42.9–65.1 against 34.4–57.1 ms (a call now waits for the pick before it). One pick
-   * at a time then: two at a time, each taking whatever waited, answered fewer labels, with more
-   * CPU each (but see the split below). Since the database answers
-   * the waiting calls all at once rather than one after another (12 pairs more): 1,772–2,946
-   * against 1,727–2,677 labels/s, higher in 8 pairs; p99 of queue/next 35.6–58.7 against
-   * 41.8–68.1 ms, lower in 11; of annotations 29.5–46.7 against 33.9–47.7 ms, lower in 10.
+   * 624–1,024 µs of CPU per label; p99 of annotations 32.9–40.0 against 36.2–56.0 ms, of queue/next
+   * 42.9–65.1 against 34.4–57.1 ms (a call now waits for the pick before it). One pick at a time
+   * then: two at a time, each taking whatever waited, answered fewer labels, with more CPU each (but
+   * see the split below). Since the database answers the waiting calls all at once rather than one
+   * after another (12 pairs more): 1,772–2,946 against 1,727–2,677 labels/s, higher in 8 pairs; p99
+   * of queue/next 35.6–58.7 against 41.8–68.1 ms, lower in 11; of annotations 29.5–46.7 against
+   * 33.9–47.7 ms, lower in 10.
    *
    * Two picks at a time, with the calls of one turn of the event loop split between them. Calls come
    * in bursts (a batch of labels answers up to twenty annotators at once, and those who are done

@@ -153,22 +153,24 @@ async function warmThenMeasure(
   return { warmup, load, cpu, loadGeneratorGcMs, windows: windows!.summary(), walWindows };
 }
 
+/** One figure of each window, in order. */
+const row = <W>(windows: W[], figure: (w: W) => string) => windows.map(figure).join(' · ');
+
 /** Prints throughput, latencies and where the CPU went; answers labels per second. */
 function report(load: LoadResult, windows: CallWindow[], cpu: CpuSpent, loadGeneratorGcMs: number[], walWindows?: WalWindow[]): number {
   const rate = load.acknowledged / load.elapsed;
   console.log(`labels:       ${load.acknowledged.toLocaleString('en')} in ${load.elapsed.toFixed(1)} s = ${Math.round(rate)} labels/s (409s: ${load.conflicts}, errors: ${load.errors})`);
   console.log(`queue/next:   ${load.nextLatency.length} calls, ${formatLatency(load.nextLatency)}`);
   console.log(`annotations:  ${load.submitLatency.length} calls, ${formatLatency(load.submitLatency)}`);
-  const row = (value: (w: CallWindow) => string) => windows.map(value).join(' · ');
   console.log(
-    `per ${windowSeconds} s:     labels/s ${row((w) => Math.round(w.labelsPerSecond).toLocaleString('en'))}; ` +
-      `queue/next p99 ${row((w) => w.nextP99.toFixed(1))} ms; annotations p99 ${row((w) => w.submitP99.toFixed(1))} ms`,
+    `per ${windowSeconds} s:     labels/s ${row(windows, (w) => Math.round(w.labelsPerSecond).toLocaleString('en'))}; ` +
+      `queue/next p99 ${row(windows, (w) => w.nextP99.toFixed(1))} ms; annotations p99 ${row(windows, (w) => w.submitP99.toFixed(1))} ms`,
   );
   if (walWindows) {
-    const walRow = (value: (w: WalWindow) => string) => walWindows.map(value).join(' · ');
     console.log(
-      `PostgreSQL's log per ${windowSeconds} s: MB ${walRow((w) => w.megabytes.toFixed(0))}; ` +
-        `full-page images/s ${walRow((w) => Math.round(w.fullPageImagesPerSecond).toLocaleString('en'))}; checkpoints begun ${walRow((w) => String(w.checkpoints))}`,
+      `PostgreSQL's log per ${windowSeconds} s: MB ${row(walWindows, (w) => w.megabytes.toFixed(0))}; ` +
+        `full-page images/s ${row(walWindows, (w) => Math.round(w.fullPageImagesPerSecond).toLocaleString('en'))}; ` +
+        `checkpoints begun ${row(walWindows, (w) => String(w.checkpoints))}`,
     );
   }
   if (offeredRate) {
